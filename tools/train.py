@@ -1,0 +1,58 @@
+#!/usr/bin/env python
+"""Train a drifting model from gin files and bindings; resumes when the run folder exists.
+
+    python tools/train.py --gin_file gin/experiments/toy.gin --gin_param 'train.seed = 1'
+    python tools/train.py --gin_file gin/debug.gin --workdir /tmp/run --dry_run
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console  # noqa: E402
+
+from zoo.config import ConfigError, parse  # noqa: E402
+from zoo.report import metrics_table  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gin_file", action="append", default=[], help="gin file (repeatable)")
+    ap.add_argument("--gin_param", action="append", default=[], help="gin binding (repeatable)")
+    ap.add_argument("--workdir", default=None, help="run folder (default: results/runs/<id>-...)")
+    ap.add_argument("--dry_run", action="store_true", help="print the parsed config and exit")
+    ap.add_argument("--no_progress", action="store_true", help="no progress bar")
+    args = ap.parse_args(argv)
+    console = Console(stderr=True)
+    if not args.gin_file:
+        console.print("[red]error:[/] give at least one --gin_file, e.g. gin/experiments/toy.gin")
+        return 2
+    try:
+        text = parse(args.gin_file, args.gin_param)
+    except ConfigError as err:
+        console.print(f"[red]error:[/] {err}", markup=False, highlight=False)
+        return 2
+    import gin
+
+    from zoo.train import train
+
+    if args.dry_run:
+        print(gin.config_str())
+        return 0
+    try:
+        summary = train(workdir=args.workdir, config_text=text, progress=not args.no_progress)
+    except (ValueError, FileNotFoundError, KeyError, TypeError) as err:
+        console.print(f"[red]error:[/] {err}", markup=False, highlight=False)
+        return 2
+    out = Console()
+    out.print(f"run folder: [bold]{summary['workdir']}[/]  status: {summary['status']}")
+    if summary.get("final_metrics"):
+        out.print(metrics_table(summary))
+    return 0 if summary["status"] in ("finished", "interrupted") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

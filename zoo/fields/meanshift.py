@@ -1,0 +1,42 @@
+"""The mean-shift drift of Deng et al. 2026 (arXiv 2602.04770), Algorithm 2, as the official
+release (lambertae/drifting, ``drift_loss.py``) computes it.
+
+With targets y = [negatives; positives], logits l_nm = log k(x_n, y_m) (self-pairs masked):
+
+    A_nm   = sqrt( max( softmax_m(l)_nm * softmax_n(l)_nm , floor ) ) * w_m
+    S+_n   = sum_{m in pos} A_nm,      S-_n = sum_{m in neg} A_nm
+    V(x_n) = S-_n sum_{m in pos} A_nm (y_m - x_n)  -  S+_n sum_{m in neg} A_nm (y_m - x_n)
+
+The column softmax runs over the generated samples (dim n). The release's floor is 1e-6 on
+the product (so every affinity is at least 1e-3); ``affinity_floor=0`` is the community
+ports' choice. Shapes: x [B,N,D], pos [B,P,D], neg [B,Q,D] -> V [B,N,D].
+"""
+from __future__ import annotations
+
+import torch
+
+from zoo.fields import SELF_MASK, assemble, pull
+from zoo.kernels import cdist
+from zoo.registry import register
+
+
+@register("field", "meanshift")
+@torch.no_grad()
+def meanshift(x, pos, neg=None, *, kernel, x_w=None, pos_w=None, neg_w=None,
+              self_negatives: bool = True, affinity_floor: float = 1e-6) -> torch.Tensor:
+    """Doubly normalised mean-shift drift; see the module docstring."""
+    if affinity_floor < 0:
+        raise ValueError(f"meanshift.affinity_floor must be >= 0, got {affinity_floor}")
+    x = x.float()
+    t = assemble(x, pos, neg, x_w, pos_w, neg_w, self_negatives)
+    y = torch.cat([t.neg, t.pos], 1)                         # [B, Q'+P, D]
+    w = torch.cat([t.neg_w, t.pos_w], 1)                     # [B, Q'+P]
+    logits = kernel.log_profile(cdist(x, y))                 # [B, N, Q'+P]
+    mask = t.self_mask(x.shape[1])
+    if mask is not None:
+        logits = logits.masked_fill(torch.nn.functional.pad(mask, (0, t.pos.shape[1])), SELF_MASK)
+    a = torch.softmax(logits, -1) * torch.softmax(logits, -2)
+    a = a.clamp(min=affinity_floor).sqrt() * w[:, None, :]
+    a_neg, a_pos = a.split([t.neg.shape[1], t.pos.shape[1]], dim=-1)
+    s_neg, s_pos = a_neg.sum(-1, keepdim=True), a_pos.sum(-1, keepdim=True)
+    return s_neg * pull(a_pos, t.pos, x) - s_pos * pull(a_neg, t.neg, x)

@@ -1,0 +1,34 @@
+"""The textbook split drift V = V+ - V- with row-normalised kernels (Deng et al. 2026, Eq. 8-10).
+
+    V(x) = sum_p k(x,y_p) w_p (y_p - x) / sum_p k(x,y_p) w_p
+         - sum_q k(x,y_q) w_q (y_q - x) / sum_q k(x,y_q) w_q
+
+Anti-symmetric by construction (swap positives and negatives: V -> -V) and zero when p = q.
+With the Gaussian kernel of bandwidth tau it is tau^2 (grad log p~ - grad log q~) for the
+kernel-smoothed densities p~ = p * N(0, tau^2 I) (Lai et al. 2026). No column softmax, no floor.
+Shapes: x [B,N,D], pos [B,P,D], neg [B,Q,D] -> V [B,N,D].
+"""
+from __future__ import annotations
+
+import torch
+
+from zoo.fields import SELF_MASK, assemble, pull, row_normalise
+from zoo.kernels import cdist
+from zoo.registry import register
+
+
+@register("field", "split")
+@torch.no_grad()
+def split(x, pos, neg=None, *, kernel, x_w=None, pos_w=None, neg_w=None,
+          self_negatives: bool = True) -> torch.Tensor:
+    """Row-normalised attraction minus row-normalised repulsion; see the module docstring."""
+    x = x.float()
+    t = assemble(x, pos, neg, x_w, pos_w, neg_w, self_negatives)
+    v_pos = pull(row_normalise(kernel.log_profile(cdist(x, t.pos)), t.pos_w), t.pos, x)
+    if t.neg.shape[1] == 0:
+        return v_pos
+    logits = kernel.log_profile(cdist(x, t.neg))
+    mask = t.self_mask(x.shape[1])
+    if mask is not None:
+        logits = logits.masked_fill(mask, SELF_MASK)
+    return v_pos - pull(row_normalise(logits, t.neg_w), t.neg, x)

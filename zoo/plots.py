@@ -1,0 +1,66 @@
+"""Pictures of a run: ``samples.png`` (data vs samples) and ``curves.png`` (loss, drift, metrics)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+
+def _scatter(ax, pts: torch.Tensor, title: str, color: str, lims) -> None:
+    ax.scatter(pts[:, 0], pts[:, 1], s=1.5, alpha=0.5, color=color, linewidths=0)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlim(*lims[0])
+    ax.set_ylim(*lims[1])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def samples_png(path: Path, data: torch.Tensor, samples: torch.Tensor, title: str = "") -> None:
+    """Side-by-side scatter of data [N, D] and samples [M, D] (first two coordinates)."""
+    data, samples = data[:, :2].cpu(), samples[:, :2].cpu()
+    lo, hi = data.min(0).values, data.max(0).values
+    pad = 0.15 * (hi - lo) + 1e-3
+    lims = [(float(lo[i] - pad[i]), float(hi[i] + pad[i])) for i in range(data.shape[1])]
+    if len(lims) == 1:
+        lims.append((-1, 1))
+    fig, axes = plt.subplots(1, 2, figsize=(8, 4.2))
+    _scatter(axes[0], data, "data (held out)", "tab:blue", lims)
+    _scatter(axes[1], samples.clamp(min=torch.tensor([l for l, _ in lims[: data.shape[1]]]),
+                                    max=torch.tensor([h for _, h in lims[: data.shape[1]]])),
+             "samples (EMA)", "tab:orange", lims)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def curves_png(path: Path, records: list[dict]) -> None:
+    """Training loss and raw drift RMS (log scale) and every eval metric against step."""
+    train = [r for r in records if r.get("kind") == "train"]
+    evals = [r for r in records if r.get("kind") == "eval"]
+    metric_keys = sorted({k for r in evals for k in r if k not in ("kind", "step", "wall_time")})
+    n = 2 + len(metric_keys)
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.8 * rows), squeeze=False)
+    panels = [("loss", train, False), ("drift_rms", train, True)]
+    panels += [(k, evals, k in ("energy_distance", "mmd", "sliced_w2")) for k in metric_keys]
+    for ax, (key, recs, log) in zip(axes.flat, panels):
+        pts = [(r["step"], r[key]) for r in recs if isinstance(r.get(key), (int, float))]
+        if pts:
+            ax.plot(*zip(*pts), marker="." if recs is evals else None)
+        if log and pts and min(v for _, v in pts) > 0:
+            ax.set_yscale("log")
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,141 @@
+"""Run folders: everything a run leaves behind, written so that nothing is lost on a crash.
+
+    results/runs/<id>-<generator>-<field>-<kernel>-<negatives>-s<seed>/
+      config.gin             the gin files + bindings as given (written at start)
+      operative_config.gin   what gin actually used (after the first step)
+      metrics.jsonl          one JSON record per log/eval step (append + flush)
+      summary.json           status (running / finished / failed / interrupted), final metrics,
+                             steps, wall time, steps/s, git commit, error
+      checkpoint.pt          state dicts + RNG states, written atomically (tmp + rename),
+                             loaded with torch.load(weights_only=True)
+      samples.png, curves.png
+
+<id> is a hash of the config text, so rerunning the same command finds the same folder and
+resumes from its checkpoint.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = ROOT / "results" / "runs"
+CHECKPOINT = "checkpoint.pt"
+
+
+def run_name(config_text: str, generator: str, field: str, kernel: str, negatives: str,
+             seed: int) -> str:
+    """<id>-<generator>-<field>-<kernel>-<negatives>-s<seed>; id hashes the config text."""
+    digest = hashlib.sha1(config_text.encode()).hexdigest()[:8]
+    return f"{digest}-{generator}-{field}-{kernel}-{negatives}-s{seed}"
+
+
+def git_commit() -> str | None:
+    """The repository's HEAD commit (with '+dirty' when the tree has changes), or None."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (sha + ("+dirty" if dirty else "")) or None
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+class Run:
+    """A run folder. Create with ``Run(path)``; every writer is crash-safe."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def create(self) -> "Run":
+        self.path.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def exists(self) -> bool:
+        return self.file(CHECKPOINT).exists()
+
+    # --- text and json -------------------------------------------------------------------
+    def write_text(self, name: str, text: str) -> None:
+        _atomic_write(self.file(name), lambda p: p.write_text(text))
+
+    def write_json(self, name: str, data: dict) -> None:
+        _atomic_write(self.file(name), lambda p: p.write_text(json.dumps(data, indent=2, default=str)))
+
+    def read_json(self, name: str) -> dict | None:
+        try:
+            return json.loads(self.file(name).read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def summary(self) -> dict | None:
+        return self.read_json("summary.json")
+
+    def update_summary(self, **fields: Any) -> dict:
+        data = {**(self.summary() or {}), **fields}
+        self.write_json("summary.json", data)
+        return data
+
+    # --- metrics.jsonl -------------------------------------------------------------------
+    def log(self, record: dict) -> None:
+        with open(self.file("metrics.jsonl"), "a") as f:
+            f.write(json.dumps(record, default=float) + "\n")
+            f.flush()
+
+    def records(self) -> list[dict]:
+        """Every well-formed record (a torn last line from a crash is skipped)."""
+        out = []
+        try:
+            lines = self.file("metrics.jsonl").read_text().splitlines()
+        except OSError:
+            return out
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    def truncate_records(self, step: int) -> None:
+        """Drop records after ``step`` (work lost to a crash is redone on resume)."""
+        keep = [r for r in self.records() if r.get("step", 0) <= step]
+        self.write_text("metrics.jsonl", "".join(json.dumps(r) + "\n" for r in keep))
+
+    # --- checkpoints ---------------------------------------------------------------------
+    def save_checkpoint(self, state: dict) -> None:
+        _atomic_write(self.file(CHECKPOINT), lambda p: torch.save(state, p))
+
+    def load_checkpoint(self) -> dict:
+        path = self.file(CHECKPOINT)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"no checkpoint at {path}; train first with tools/train.py --workdir {self.path}")
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def open_run(workdir: str | os.PathLike) -> Run:
+    """An existing run folder with a checkpoint; a clear error otherwise."""
+    path = Path(workdir)
+    if not path.is_dir():
+        raise FileNotFoundError(f"run folder {path} does not exist; pass the --workdir that "
+                                "tools/train.py printed (runs live under results/runs/)")
+    run = Run(path)
+    if not run.exists():
+        raise FileNotFoundError(f"run folder {path} has no {CHECKPOINT} yet; the run has not "
+                                "reached its first checkpoint (see train.checkpoint_every)")
+    return run
