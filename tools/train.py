@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
 
 from zoo.config import ConfigError, parse  # noqa: E402
 from zoo.report import metrics_table  # noqa: E402
@@ -33,7 +34,7 @@ def main(argv=None) -> int:
     try:
         text = parse(args.gin_file, args.gin_param)
     except ConfigError as err:
-        console.print(f"[red]error:[/] {err}", markup=False, highlight=False)
+        console.print("[red]error:[/]", escape(str(err)), highlight=False)
         return 2
     import gin
 
@@ -45,7 +46,7 @@ def main(argv=None) -> int:
     try:
         summary = train(workdir=args.workdir, config_text=text, progress=not args.no_progress)
     except (ValueError, FileNotFoundError, KeyError, TypeError) as err:
-        console.print(f"[red]error:[/] {err}", markup=False, highlight=False)
+        console.print("[red]error:[/]", escape(str(err)), highlight=False)
         return 2
     out = Console()
     out.print(f"run folder: [bold]{summary['workdir']}[/]  status: {summary['status']}")

@@ -29,6 +29,7 @@ from zoo.kernels import laplace
 from zoo.metrics import evaluate
 from zoo.plots import curves_png, samples_png
 from zoo.registry import name_of
+from zoo.schedules import constant
 from zoo.progress import StepProgress
 
 
@@ -94,7 +95,8 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
           batch_size: int = 2048, data_batch_size: int | None = None, lr: float = 1e-3,
           betas=(0.9, 0.999), weight_decay: float = 0.0, grad_clip: float | None = None,
           ema_decay: float = 0.999, log_every: int = 10, eval_every: int = 500,
-          eval_samples: int = 4096, checkpoint_every: int = 500) -> dict:
+          eval_samples: int = 4096, checkpoint_every: int = 500, temperature_schedule=constant(),
+          lr_schedule=constant()) -> dict:
     """Train a drifting model; returns the run's summary dict. See README for every knob."""
     _validate(batch_size, data_batch_size, steps, ema_decay, temperatures)
     check_dataset(dataset)
@@ -130,7 +132,8 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
             step, wall = _loop(run, bar, stop, start, steps, model, ema, opt, gens, wall, dataset,
                                field, kernel, temperatures, batch_size,
                                data_batch_size or batch_size, grad_clip, ema_decay, log_every,
-                               eval_every, eval_samples, checkpoint_every, seed)
+                               eval_every, eval_samples, checkpoint_every, seed,
+                               (temperature_schedule, lr_schedule, lr))
     except BaseException as err:  # noqa: BLE001 -- record every way a run can die, then re-raise
         run.update_summary(status="failed", error=f"{type(err).__name__}: {err}")
         raise
@@ -150,15 +153,20 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
 
 def _loop(run, bar, stop, start, steps, model, ema, opt, gens, wall, dataset, field, kernel,
           temperatures, batch_size, data_batch_size, grad_clip, ema_decay, log_every,
-          eval_every, eval_samples, checkpoint_every, seed):
+          eval_every, eval_samples, checkpoint_every, seed, schedules):
     """Steps start+1..steps; returns (last completed step, accumulated wall time)."""
     step = start
+    temp_schedule, lr_schedule, lr = schedules
     while step < steps and not stop["stop"]:
         t0 = time.perf_counter()
+        frac = step / steps
+        temps = tuple(t * temp_schedule(frac) for t in temperatures)
+        for group in opt.param_groups:
+            group["lr"] = lr * lr_schedule(frac)
         x = model(model.noise(batch_size, gens[0]))
         pos = dataset.sample(data_batch_size, gens[1])
         loss, stats = drift_loss(x[None], pos[None], field=field, kernel=kernel,
-                                 temperatures=temperatures)
+                                 temperatures=temps)
         loss = loss.mean()
         if not math.isfinite(loss.item()):
             kept = run.load_checkpoint()["step"] if run.exists() else None
@@ -175,7 +183,8 @@ def _loop(run, bar, stop, start, steps, model, ema, opt, gens, wall, dataset, fi
         if step == 1 or step == start + 1:
             run.write_text("operative_config.gin", gin.operative_config_str())
         wall += time.perf_counter() - t0
-        rec = {k: round(float(v), 6) for k, v in stats.items()}
+        rename = {f"drift_rms/{t:g}": f"drift_rms/{b:g}" for t, b in zip(temps, temperatures)}
+        rec = {rename.get(k, k): round(float(v), 6) for k, v in stats.items()}
         bar.update(step, rec["loss"], rec["drift_rms"])
         if step % log_every == 0 or step == steps:
             run.log({"kind": "train", "step": step, **rec, "steps_per_s": bar.rate()})
@@ -185,3 +194,19 @@ def _loop(run, bar, stop, start, steps, model, ema, opt, gens, wall, dataset, fi
         if checkpoint_every and step % checkpoint_every == 0 and step < steps:
             run.save_checkpoint(_state(step, model, ema, opt, gens, wall))
     return step, wall
+
+
+def restore(workdir, use_ema: bool = True):
+    """(model with EMA weights, dataset, run) of a run folder, rebuilt from its config.gin."""
+    from zoo.config import ROOT  # late: zoo.config imports zoo
+
+    run = runs_lib.open_run(workdir)
+    gin.clear_config()
+    gin.add_config_file_search_path(str(ROOT))
+    gin.parse_config(run.file("config.gin").read_text())
+    bound = gin.get_bindings("train")
+    dataset = bound["dataset"]
+    model = bound.get("generator", mlp)(out_dim=dataset.dim)
+    ckpt = run.load_checkpoint()
+    model.load_state_dict(ckpt["ema" if use_ema else "model"])
+    return model.eval().requires_grad_(False), dataset, run

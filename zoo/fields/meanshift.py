@@ -13,11 +13,25 @@ ports' choice. Shapes: x [B,N,D], pos [B,P,D], neg [B,Q,D] -> V [B,N,D].
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 from zoo.fields import SELF_MASK, assemble, pull
 from zoo.kernels import cdist
 from zoo.registry import register
+
+
+def affinity(logits: torch.Tensor, floor: float) -> torch.Tensor:
+    """sqrt(max(rowsoftmax * colsoftmax, floor)) in log space: one exp per entry, not three.
+
+    log a = l - (lse_rows + lse_cols) / 2, clamped at log(floor) / 2. logits [B,N,M].
+    """
+    log_a = logits - 0.5 * (torch.logsumexp(logits, -1, keepdim=True)
+                            + torch.logsumexp(logits, -2, keepdim=True))
+    if floor > 0:
+        log_a = log_a.clamp(min=0.5 * math.log(floor))
+    return log_a.exp()
 
 
 @register("field", "meanshift")
@@ -35,8 +49,7 @@ def meanshift(x, pos, neg=None, *, kernel, x_w=None, pos_w=None, neg_w=None,
     mask = t.self_mask(x.shape[1])
     if mask is not None:
         logits = logits.masked_fill(torch.nn.functional.pad(mask, (0, t.pos.shape[1])), SELF_MASK)
-    a = torch.softmax(logits, -1) * torch.softmax(logits, -2)
-    a = a.clamp(min=affinity_floor).sqrt() * w[:, None, :]
+    a = affinity(logits, affinity_floor) * w[:, None, :]
     a_neg, a_pos = a.split([t.neg.shape[1], t.pos.shape[1]], dim=-1)
     s_neg, s_pos = a_neg.sum(-1, keepdim=True), a_pos.sum(-1, keepdim=True)
     return s_neg * pull(a_pos, t.pos, x) - s_pos * pull(a_neg, t.neg, x)

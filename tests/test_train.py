@@ -1,0 +1,134 @@
+"""The trainer end to end: run folders, resume bit-exactness, bad input, NaN, the tools."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+DEBUG = ["--gin_file", "gin/debug.gin", "--no_progress"]
+
+
+def tool(name, *args, check=True):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    r = subprocess.run([PY, str(ROOT / "tools" / name), *args], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{name} {args} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def test_run_folder_layout_and_training_improves(tmp_path):
+    wd = tmp_path / "run"
+    tool("train.py", *DEBUG, "--workdir", str(wd), "--gin_param", "train.steps = 60",
+         "--gin_param", "train.batch_size = 256")
+    for name in ("config.gin", "operative_config.gin", "metrics.jsonl", "summary.json",
+                 "samples.png", "curves.png", "checkpoint.pt"):
+        assert (wd / name).exists(), name
+    summary = json.loads((wd / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["step"] == 60
+    assert summary["steps_per_s"] > 0 and summary["dataset"] == "grid_gaussians"
+    records = [json.loads(line) for line in (wd / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in records if r["kind"] == "eval"]
+    assert evals[-1]["energy_distance"] < 0.5 * evals[0]["energy_distance"]
+    train = [r for r in records if r["kind"] == "train"]
+    assert {"loss", "drift_rms", "scale", "drift_rms/0.02", "steps_per_s"} <= set(train[0])
+    ckpt = torch.load(wd / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] == 60 and "rng_noise" in ckpt
+
+
+def test_sigkill_and_resume_is_bit_identical(tmp_path):
+    args = [*DEBUG, "--gin_param", "train.steps = 40", "--gin_param", "train.checkpoint_every = 7"]
+    tool("train.py", *args, "--workdir", str(tmp_path / "a"))
+    killed = subprocess.run([PY, str(ROOT / "tests" / "killer.py"), "15", *args,
+                             "--workdir", str(tmp_path / "b")], cwd=ROOT, capture_output=True)
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["step"] == 21
+    tool("train.py", *args, "--workdir", str(tmp_path / "b"))  # the same command resumes
+    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
+    for part in ("model", "ema"):
+        for key in a[part]:
+            assert torch.equal(a[part][key], b[part][key]), (part, key)
+    losses = [[r["loss"] for r in map(json.loads, (tmp_path / d / "metrics.jsonl").read_text().splitlines())
+               if r["kind"] == "train"] for d in "ab"]
+    assert losses[0] == losses[1]
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["resumed_from"] == 21
+
+
+@pytest.mark.parametrize("param,needle", [
+    ("train.field = @meanshfit", "meanshift"),
+    ("trian.steps = 5", "train"),
+    ("train.temperatures = (-0.1, 0.05)", "temperatures"),
+    ("train.batch_size = 1", "batch_size must be >= 2"),
+    ("train.kernel = @laplace()\nlaplace.tau = 0", "tau must be > 0"),
+])
+def test_bad_input_fails_before_training(tmp_path, param, needle):
+    r = tool("train.py", *DEBUG, "--workdir", str(tmp_path / "r"), "--gin_param", param, check=False)
+    assert r.returncode == 2, r.stderr
+    assert needle in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "r" / "checkpoint.pt").exists()
+
+
+@pytest.mark.parametrize("content,needle", [
+    (np.zeros((0, 2), np.float32), "fewer than 2 rows"),
+    (np.array([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]], np.float32), "NaN"),
+])
+def test_bad_datasets_fail_before_training(tmp_path, content, needle):
+    np.save(tmp_path / "d.npy", content)
+    r = tool("train.py", *DEBUG, "--workdir", str(tmp_path / "r"), "--gin_param",
+             f"train.dataset = @points()\npoints.path = '{tmp_path / 'd.npy'}'", check=False)
+    assert r.returncode == 2 and needle.lower() in r.stderr.lower(), r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_nan_loss_marks_failed_and_keeps_last_good_checkpoint(tmp_path):
+    wd = tmp_path / "r"
+    r = tool("train.py", *DEBUG, "--workdir", str(wd), "--gin_param", "train.lr = 1e30",
+             "--gin_param", "train.checkpoint_every = 1", check=False)
+    assert r.returncode != 0
+    summary = json.loads((wd / "summary.json").read_text())
+    assert summary["status"] == "failed" and "non-finite loss" in summary["error"]
+    ckpt = torch.load(wd / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] >= 1 and f"step {ckpt['step']}" in summary["error"]
+
+
+def test_missing_workdir_is_a_clear_error(tmp_path):
+    for t in ("sample.py", "eval.py"):
+        args = ["--workdir", str(tmp_path / "nope")] + (["--out", str(tmp_path / "x.npy")] if t == "sample.py" else [])
+        r = tool(t, *args, check=False)
+        assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sample_and_eval_tools(tmp_path):
+    wd = tmp_path / "run"
+    tool("train.py", *DEBUG, "--workdir", str(wd))
+    tool("sample.py", "--workdir", str(wd), "--num", "123", "--out", str(tmp_path / "s.npy"))
+    x = np.load(tmp_path / "s.npy")
+    assert x.shape == (123, 2) and np.isfinite(x).all()
+    before = json.loads((wd / "summary.json").read_text())["final_metrics"]
+    r = tool("eval.py", "--workdir", str(wd))
+    after = json.loads((wd / "summary.json").read_text())["final_metrics"]
+    assert after == pytest.approx(before) and "energy_distance" in r.stdout
+
+
+def test_finished_run_is_not_retrained(tmp_path):
+    wd = tmp_path / "run"
+    tool("train.py", *DEBUG, "--workdir", str(wd))
+    stamp = (wd / "checkpoint.pt").stat().st_mtime_ns
+    r = tool("train.py", *DEBUG, "--workdir", str(wd))
+    assert (wd / "checkpoint.pt").stat().st_mtime_ns == stamp and "finished" in r.stdout
+
+
+@pytest.mark.parametrize("gin_file", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "gin" / "experiments").glob("*.gin")))
+def test_every_experiment_parses_and_runs_two_steps(tmp_path, gin_file):
+    r = tool("train.py", "--gin_file", gin_file, "--dry_run")
+    assert "train.dataset" in r.stdout
+    tool("train.py", "--gin_file", gin_file, "--no_progress", "--workdir", str(tmp_path / "r"),
+         "--gin_param", "train.steps = 2", "--gin_param", "train.batch_size = 32",
+         "--gin_param", "train.eval_samples = 64", "--gin_param", "mlp.width = 16")

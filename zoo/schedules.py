@@ -1,0 +1,54 @@
+"""Schedules: a multiplier m(t) of a base value over training, t = step / steps in [0, 1].
+
+    constant:     m(t) = 1
+    exponential:  m(t) = max(exp(-rate * t), floor)      sigma(t) = sigma0 exp(-r t), floored
+                                                          (bandwidth annealing of the
+                                                          spectral/variational reading of drifting)
+    cosine:       m(t) = end + (1 - end) (1 + cos(pi t)) / 2
+
+The trainer multiplies every temperature by ``train.temperature_schedule`` and the learning
+rate by ``train.lr_schedule``; both default to ``constant``.
+"""
+from __future__ import annotations
+
+import math
+
+from zoo.registry import register
+
+
+class Schedule:
+    """Base class: ``schedule(t) -> multiplier`` for t in [0, 1]."""
+
+    def __call__(self, t: float) -> float:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v}' for k, v in vars(self).items())})"
+
+
+@register("schedule", "constant")
+class constant(Schedule):
+    def __call__(self, t):
+        return 1.0
+
+
+@register("schedule", "exponential")
+class exponential(Schedule):
+    def __init__(self, rate: float = 2.0, floor: float = 0.1):
+        if rate < 0 or not 0 < floor <= 1:
+            raise ValueError(f"exponential schedule needs rate >= 0 and 0 < floor <= 1, got {rate}, {floor}")
+        self.rate, self.floor = rate, floor
+
+    def __call__(self, t):
+        return max(math.exp(-self.rate * t), self.floor)
+
+
+@register("schedule", "cosine")
+class cosine(Schedule):
+    def __init__(self, end: float = 0.0):
+        if end < 0:
+            raise ValueError(f"cosine schedule needs end >= 0, got {end}")
+        self.end = end
+
+    def __call__(self, t):
+        return self.end + (1 - self.end) * 0.5 * (1 + math.cos(math.pi * min(max(t, 0.0), 1.0)))
