@@ -37,7 +37,7 @@ def test_run_folder_layout_and_training_improves(tmp_path):
     evals = [r for r in records if r["kind"] == "eval"]
     assert evals[-1]["energy_distance"] < 0.5 * evals[0]["energy_distance"]
     train = [r for r in records if r["kind"] == "train"]
-    assert {"loss", "drift_rms", "scale", "drift_rms/0.02", "steps_per_s"} <= set(train[0])
+    assert {"loss", "drift_rms", "scale", "drift_rms/1", "steps_per_s"} <= set(train[0])
     ckpt = torch.load(wd / "checkpoint.pt", weights_only=True)
     assert ckpt["step"] == 60 and "rng_noise" in ckpt
 
@@ -48,7 +48,10 @@ def test_sigkill_and_resume_is_bit_identical(tmp_path):
     killed = subprocess.run([PY, str(ROOT / "tests" / "killer.py"), "15", *args,
                              "--workdir", str(tmp_path / "b")], cwd=ROOT, capture_output=True)
     assert killed.returncode == -9, killed.stderr.decode()[-2000:]
-    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["step"] == 21
+    killed_at = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["step"]
+    assert 15 <= killed_at < 40
+    logged = [json.loads(line)["step"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert max(logged) > killed_at  # work after the checkpoint was lost and must be redone
     tool("train.py", *args, "--workdir", str(tmp_path / "b"))  # the same command resumes
     a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)
     b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
@@ -58,7 +61,7 @@ def test_sigkill_and_resume_is_bit_identical(tmp_path):
     losses = [[r["loss"] for r in map(json.loads, (tmp_path / d / "metrics.jsonl").read_text().splitlines())
                if r["kind"] == "train"] for d in "ab"]
     assert losses[0] == losses[1]
-    assert json.loads((tmp_path / "b" / "summary.json").read_text())["resumed_from"] == 21
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["resumed_from"] == killed_at
 
 
 @pytest.mark.parametrize("param,needle", [
@@ -76,7 +79,7 @@ def test_bad_input_fails_before_training(tmp_path, param, needle):
 
 
 @pytest.mark.parametrize("content,needle", [
-    (np.zeros((0, 2), np.float32), "fewer than 2 rows"),
+    (np.zeros((0, 2), np.float32), "need at least 2 points"),
     (np.array([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]], np.float32), "NaN"),
 ])
 def test_bad_datasets_fail_before_training(tmp_path, content, needle):

@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
+from zoo.config import clean_error  # noqa: E402
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -21,7 +23,7 @@ def main(argv=None) -> int:
     ap.add_argument("--num", type=int, default=None, help="samples (default: train.eval_samples)")
     ap.add_argument("--seed", type=int, default=None, help="noise seed (default: the run's eval seed)")
     args = ap.parse_args(argv)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     import gin
 
     from zoo.metrics import evaluate
@@ -32,7 +34,7 @@ def main(argv=None) -> int:
     try:
         model, dataset, run = restore(args.workdir)
     except (FileNotFoundError, ValueError) as err:
-        console.print("[red]error:[/]", escape(str(err)), highlight=False)
+        console.print("[red]error:[/]", escape(clean_error(err)), highlight=False)
         return 2
     bound = gin.get_bindings("train")
     n = args.num or bound.get("eval_samples", 4096)

@@ -15,6 +15,8 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
+from zoo.config import clean_error  # noqa: E402
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -24,7 +26,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--raw", action="store_true", help="use the raw (non-EMA) weights")
     args = ap.parse_args(argv)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     from zoo.train import restore, sample
 
     try:
@@ -32,7 +34,7 @@ def main(argv=None) -> int:
             raise ValueError(f"--num must be >= 1, got {args.num}")
         model, _, _ = restore(args.workdir, use_ema=not args.raw)
     except (FileNotFoundError, ValueError) as err:
-        console.print("[red]error:[/]", escape(str(err)), highlight=False)
+        console.print("[red]error:[/]", escape(clean_error(err)), highlight=False)
         return 2
     x = sample(model, args.num, args.seed).numpy()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

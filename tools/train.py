@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
-from zoo.config import ConfigError, parse  # noqa: E402
+from zoo.config import ConfigError, clean_error, parse  # noqa: E402
 from zoo.report import metrics_table  # noqa: E402
 
 
@@ -27,14 +27,14 @@ def main(argv=None) -> int:
     ap.add_argument("--dry_run", action="store_true", help="print the parsed config and exit")
     ap.add_argument("--no_progress", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     if not args.gin_file:
         console.print("[red]error:[/] give at least one --gin_file, e.g. gin/experiments/toy.gin")
         return 2
     try:
         text = parse(args.gin_file, args.gin_param)
     except ConfigError as err:
-        console.print("[red]error:[/]", escape(str(err)), highlight=False)
+        console.print("[red]error:[/]", escape(clean_error(err)), highlight=False)
         return 2
     import gin
 
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     try:
         summary = train(workdir=args.workdir, config_text=text, progress=not args.no_progress)
     except (ValueError, FileNotFoundError, KeyError, TypeError) as err:
-        console.print("[red]error:[/]", escape(str(err)), highlight=False)
+        console.print("[red]error:[/]", escape(clean_error(err)), highlight=False)
         return 2
     out = Console()
     out.print(f"run folder: [bold]{summary['workdir']}[/]  status: {summary['status']}")

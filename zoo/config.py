@@ -65,3 +65,9 @@ def parse(gin_files: list[str], gin_params: list[str]) -> str:
         first = " ".join(line.strip() for line in msg[:3])
         raise ConfigError(f"bad gin config: {first}.{_hint(str(err))}") from None
     return config_text(gin_files, gin_params)
+
+
+def clean_error(err: BaseException) -> str:
+    """The message of ``err`` without gin's 'In call to configurable' trailer lines."""
+    lines = [ln for ln in str(err).splitlines() if not ln.strip().startswith("In call to configurable")]
+    return "\n".join(lines).strip().strip('"')

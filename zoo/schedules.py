@@ -1,7 +1,8 @@
 """Schedules: a multiplier m(t) of a base value over training, t = step / steps in [0, 1].
 
     constant:     m(t) = 1
-    exponential:  m(t) = max(exp(-rate * t), floor)      sigma(t) = sigma0 exp(-r t), floored
+    exponential:  m(t) = max(exp(-rate * max(t - delay, 0)), floor)
+                                                          sigma(t) = sigma0 exp(-r t), floored
                                                           (bandwidth annealing of the
                                                           spectral/variational reading of drifting)
     cosine:       m(t) = end + (1 - end) (1 + cos(pi t)) / 2
@@ -34,13 +35,14 @@ class constant(Schedule):
 
 @register("schedule", "exponential")
 class exponential(Schedule):
-    def __init__(self, rate: float = 2.0, floor: float = 0.1):
-        if rate < 0 or not 0 < floor <= 1:
-            raise ValueError(f"exponential schedule needs rate >= 0 and 0 < floor <= 1, got {rate}, {floor}")
-        self.rate, self.floor = rate, floor
+    def __init__(self, rate: float = 2.0, floor: float = 0.1, delay: float = 0.0):
+        if rate < 0 or not 0 < floor <= 1 or not 0 <= delay < 1:
+            raise ValueError("exponential schedule needs rate >= 0, 0 < floor <= 1 and "
+                             f"0 <= delay < 1, got rate={rate}, floor={floor}, delay={delay}")
+        self.rate, self.floor, self.delay = rate, floor, delay
 
     def __call__(self, t):
-        return max(math.exp(-self.rate * t), self.floor)
+        return max(math.exp(-self.rate * max(t - self.delay, 0.0)), self.floor)
 
 
 @register("schedule", "cosine")

@@ -16,13 +16,15 @@ import math
 import signal
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import gin
 import torch
 
 from zoo import runs as runs_lib
 from zoo.data import check_dataset
-from zoo.drift import check_temperatures, drift_loss
+from zoo.drift import check_temperatures, drift
 from zoo.fields import meanshift
 from zoo.generators import mlp
 from zoo.kernels import laplace
@@ -33,12 +35,14 @@ from zoo.schedules import constant
 from zoo.progress import StepProgress
 
 
-def _validate(batch_size, data_batch_size, steps, ema_decay, temperatures):
+def _validate(batch_size, data_batch_size, steps, ema_decay, temperatures, inner_steps):
     if batch_size < 2:
         raise ValueError(f"train.batch_size must be >= 2 (the field needs other generated "
                          f"samples as negatives), got {batch_size}")
     if data_batch_size is not None and data_batch_size < 1:
         raise ValueError(f"train.data_batch_size must be >= 1, got {data_batch_size}")
+    if inner_steps < 1:
+        raise ValueError(f"train.inner_steps must be >= 1, got {inner_steps}")
     if steps < 1:
         raise ValueError(f"train.steps must be >= 1, got {steps}")
     if not 0 <= ema_decay < 1:
@@ -82,118 +86,163 @@ def _evaluate(model, dataset, n, seed):
     return evaluate(samples, data, modes=dataset.modes, mode_std=dataset.mode_std), samples, data
 
 
-def _state(step, model, ema, opt, gens, wall):
-    return {"step": step, "model": model.state_dict(), "ema": ema.state_dict(),
-            "opt": opt.state_dict(), "rng_noise": gens[0].get_state(),
-            "rng_data": gens[1].get_state(), "wall_time": wall}
+def _update(model, opt, z, pos, field, kernel, temps, inner_steps, grad_clip) -> dict:
+    """One drift target, ``inner_steps`` optimizer steps toward it; returns float stats.
 
-
-@gin.configurable(denylist=["workdir", "config_text", "progress"])
-def train(workdir=None, config_text: str = "", progress: bool = True, *,
-          dataset=gin.REQUIRED, generator=mlp, field=meanshift, kernel=laplace,
-          temperatures=(0.02, 0.05, 0.2), steps: int = 2000, seed: int = 0,
-          batch_size: int = 2048, data_batch_size: int | None = None, lr: float = 1e-3,
-          betas=(0.9, 0.999), weight_decay: float = 0.0, grad_clip: float | None = None,
-          ema_decay: float = 0.999, log_every: int = 10, eval_every: int = 500,
-          eval_samples: int = 4096, checkpoint_every: int = 500, temperature_schedule=constant(),
-          lr_schedule=constant()) -> dict:
-    """Train a drifting model; returns the run's summary dict. See README for every knob."""
-    _validate(batch_size, data_batch_size, steps, ema_decay, temperatures)
-    check_dataset(dataset)
-    torch.manual_seed(seed)
-    model = generator(out_dim=dataset.dim)
-    ema = copy.deepcopy(model).requires_grad_(False)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=tuple(betas), weight_decay=weight_decay)
-    gens = (torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1))
-    names = dict(generator=name_of(model), field=name_of(field), kernel=name_of(kernel),
-                 negatives="self")
-    if workdir is None:
-        workdir = runs_lib.RUNS / runs_lib.run_name(config_text, seed=seed, **names)
-    run = runs_lib.Run(workdir).create()
-    start, wall = 0, 0.0
-    if run.exists():
-        ckpt = run.load_checkpoint()
-        model.load_state_dict(ckpt["model"])
-        ema.load_state_dict(ckpt["ema"])
-        opt.load_state_dict(ckpt["opt"])
-        gens[0].set_state(ckpt["rng_noise"])
-        gens[1].set_state(ckpt["rng_data"])
-        start, wall = ckpt["step"], ckpt["wall_time"]
-        run.truncate_records(start)
-    else:
-        run.write_text("config.gin", config_text)
-    summary = run.update_summary(status="running", workdir=str(run.path), steps=steps,
-                                 seed=seed, dataset=dataset.name, **names,
-                                 git_commit=runs_lib.git_commit(), resumed_from=start or None)
-    if start >= steps and summary.get("final_metrics"):
-        return run.update_summary(status="finished")
-    try:
-        with _stop_on_signal() as stop, StepProgress(steps, start, enabled=progress) as bar:
-            step, wall = _loop(run, bar, stop, start, steps, model, ema, opt, gens, wall, dataset,
-                               field, kernel, temperatures, batch_size,
-                               data_batch_size or batch_size, grad_clip, ema_decay, log_every,
-                               eval_every, eval_samples, checkpoint_every, seed,
-                               (temperature_schedule, lr_schedule, lr))
-    except BaseException as err:  # noqa: BLE001 -- record every way a run can die, then re-raise
-        run.update_summary(status="failed", error=f"{type(err).__name__}: {err}")
-        raise
-    if step < steps:
-        run.save_checkpoint(_state(step, model, ema, opt, gens, wall))
-        return run.update_summary(status="interrupted", step=step, wall_time=wall)
-    metrics, samples, data = _evaluate(ema, dataset, eval_samples, seed + 10**5)
-    run.log({"kind": "eval", "step": steps, **metrics})
-    run.save_checkpoint(_state(steps, model, ema, opt, gens, wall))
-    samples_png(run.file("samples.png"), data, samples, title=run.path.name)
-    curves_png(run.file("curves.png"), run.records())
-    trained = steps - start
-    return run.update_summary(status="finished", step=steps, wall_time=round(wall, 2),
-                              steps_per_s=round(trained / wall, 3) if wall > 0 else None,
-                              final_metrics=metrics, error=None)
-
-
-def _loop(run, bar, stop, start, steps, model, ema, opt, gens, wall, dataset, field, kernel,
-          temperatures, batch_size, data_batch_size, grad_clip, ema_decay, log_every,
-          eval_every, eval_samples, checkpoint_every, seed, schedules):
-    """Steps start+1..steps; returns (last completed step, accumulated wall time)."""
-    step = start
-    temp_schedule, lr_schedule, lr = schedules
-    while step < steps and not stop["stop"]:
-        t0 = time.perf_counter()
-        frac = step / steps
-        temps = tuple(t * temp_schedule(frac) for t in temperatures)
-        for group in opt.param_groups:
-            group["lr"] = lr * lr_schedule(frac)
-        x = model(model.noise(batch_size, gens[0]))
-        pos = dataset.sample(data_batch_size, gens[1])
-        loss, stats = drift_loss(x[None], pos[None], field=field, kernel=kernel,
-                                 temperatures=temps)
-        loss = loss.mean()
-        if not math.isfinite(loss.item()):
-            kept = run.load_checkpoint()["step"] if run.exists() else None
-            raise FloatingPointError(
-                f"non-finite loss ({loss.item()}) at step {step + 1}; the last good checkpoint "
-                f"(step {kept}) is kept. Lower train.lr or set train.grad_clip")
+    loss = mean ||f(z)/c - stopgrad(goal')||^2 with goal' from the first forward pass (Alg. 1);
+    inner steps > 1 regress the same z onto the same fixed goal again, which lets a smooth
+    generator follow a field that changes direction on short length scales.
+    """
+    for k in range(inner_steps):
+        x = model(z)
+        if k == 0 and not torch.isfinite(x).all():
+            return {"loss": float("nan")}  # diverged generator: reported as a non-finite loss
+        if k == 0:
+            goal, c, stats = drift(x.detach()[None], pos[None], field=field, kernel=kernel,
+                                   temperatures=temps)
+        loss = ((x[None].float() / c - goal) ** 2).mean(dim=(-1, -2)).sum(0).mean()
+        if k == 0:
+            stats = {key: float(v) for key, v in stats.items()}
+            stats["loss"] = loss.item()
+            if not math.isfinite(stats["loss"]):
+                return stats
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         opt.step()
-        _ema_update(ema, model, ema_decay)
-        step += 1
-        if step == 1 or step == start + 1:
+    return stats
+
+
+@dataclass
+class State:
+    """Everything a checkpoint holds: weights, optimizer, both RNG streams, progress."""
+
+    model: torch.nn.Module
+    ema: torch.nn.Module
+    opt: torch.optim.Optimizer
+    noise: torch.Generator
+    data: torch.Generator
+    step: int = 0
+    wall: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"step": self.step, "model": self.model.state_dict(), "ema": self.ema.state_dict(),
+                "opt": self.opt.state_dict(), "rng_noise": self.noise.get_state(),
+                "rng_data": self.data.get_state(), "wall_time": self.wall}
+
+    def load(self, ckpt: dict) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        self.ema.load_state_dict(ckpt["ema"])
+        self.opt.load_state_dict(ckpt["opt"])
+        self.noise.set_state(ckpt["rng_noise"])
+        self.data.set_state(ckpt["rng_data"])
+        self.step, self.wall = ckpt["step"], ckpt["wall_time"]
+
+
+def _build(cfg) -> State:
+    torch.manual_seed(cfg.seed)
+    model = cfg.generator(out_dim=cfg.dataset.dim)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas),
+                           weight_decay=cfg.weight_decay)
+    return State(model, copy.deepcopy(model).requires_grad_(False), opt,
+                 torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1))
+
+
+@gin.configurable(denylist=["workdir", "config_text", "progress"])
+def train(workdir=None, config_text: str = "", progress: bool = True, *,
+          dataset=gin.REQUIRED, generator=mlp, field=meanshift, kernel=laplace,
+          temperatures=(0.02, 0.05, 0.2), temperature_schedule=constant(), steps: int = 2000,
+          seed: int = 0, batch_size: int = 2048, data_batch_size: int | None = None,
+          lr: float = 1e-3, lr_schedule=constant(), betas=(0.9, 0.999), weight_decay: float = 0.0,
+          grad_clip: float | None = None, inner_steps: int = 1, ema_decay: float = 0.999,
+          log_every: int = 10, eval_every: int = 500, eval_samples: int = 4096,
+          checkpoint_every: int = 500) -> dict:
+    """Train a drifting model; returns the run's summary dict. README lists every knob."""
+    cfg = SimpleNamespace(**{k: v for k, v in locals().items()
+                             if k not in ("workdir", "config_text", "progress")})
+    cfg.data_batch_size = data_batch_size or batch_size
+    _validate(batch_size, data_batch_size, steps, ema_decay, temperatures, inner_steps)
+    check_dataset(dataset)
+    st = _build(cfg)
+    names = dict(generator=name_of(st.model), field=name_of(field), kernel=name_of(kernel),
+                 negatives="self")
+    run = runs_lib.Run(workdir or runs_lib.RUNS / runs_lib.run_name(config_text, seed=seed, **names))
+    run.create()
+    if run.exists():
+        st.load(run.load_checkpoint())
+        run.truncate_records(st.step)
+    else:
+        run.write_text("config.gin", config_text)
+    start = st.step
+    summary = run.update_summary(status="running", workdir=str(run.path), steps=steps, seed=seed,
+                                 dataset=dataset.name, **names, git_commit=runs_lib.git_commit(),
+                                 resumed_from=start or None)
+    if start >= steps and summary.get("final_metrics"):
+        return run.update_summary(status="finished")
+    try:
+        with _stop_on_signal() as stop, StepProgress(steps, start, enabled=progress) as bar:
+            _loop(run, bar, stop, st, cfg)
+    except BaseException as err:  # noqa: BLE001 -- record every way a run can die, then re-raise
+        run.update_summary(status="failed", error=f"{type(err).__name__}: {err}")
+        raise
+    run.save_checkpoint(st.to_dict())
+    if st.step < steps:
+        return run.update_summary(status="interrupted", step=st.step, wall_time=st.wall)
+    return _finish(run, st, cfg, start)
+
+
+def _finish(run, st: State, cfg, start: int) -> dict:
+    """Final evaluation, pictures and the finished summary."""
+    metrics, samples, data = _evaluate(st.ema, cfg.dataset, cfg.eval_samples, cfg.seed + 10**5)
+    run.log({"kind": "eval", "step": st.step, **metrics})
+    samples_png(run.file("samples.png"), data, samples, title=run.path.name)
+    curves_png(run.file("curves.png"), run.records())
+    rate = (st.step - start) / st.wall if st.wall > 0 else None
+    return run.update_summary(status="finished", step=st.step, wall_time=round(st.wall, 2),
+                              steps_per_s=rate and round(rate, 3), final_metrics=metrics, error=None)
+
+
+def _loop(run, bar, stop, st: State, cfg) -> None:
+    """Steps st.step+1 .. cfg.steps (or until a stop signal), logging and checkpointing."""
+    first = st.step + 1
+    while st.step < cfg.steps and not stop["stop"]:
+        t0 = time.perf_counter()
+        frac = st.step / cfg.steps
+        temps = tuple(t * cfg.temperature_schedule(frac) for t in cfg.temperatures)
+        for group in st.opt.param_groups:
+            group["lr"] = cfg.lr * cfg.lr_schedule(frac)
+        z = st.model.noise(cfg.batch_size, st.noise)
+        pos = cfg.dataset.sample(cfg.data_batch_size, st.data)
+        stats = _update(st.model, st.opt, z, pos, cfg.field, cfg.kernel, temps,
+                        cfg.inner_steps, cfg.grad_clip)
+        if not math.isfinite(stats["loss"]):
+            kept = run.load_checkpoint()["step"] if run.exists() else None
+            raise FloatingPointError(
+                f"non-finite loss ({stats['loss']}) at step {st.step + 1}; the last good "
+                f"checkpoint (step {kept}) is kept. Lower train.lr or set train.grad_clip")
+        _ema_update(st.ema, st.model, cfg.ema_decay)
+        st.step += 1
+        st.wall += time.perf_counter() - t0
+        if st.step == first:
             run.write_text("operative_config.gin", gin.operative_config_str())
-        wall += time.perf_counter() - t0
-        rename = {f"drift_rms/{t:g}": f"drift_rms/{b:g}" for t, b in zip(temps, temperatures)}
-        rec = {rename.get(k, k): round(float(v), 6) for k, v in stats.items()}
-        bar.update(step, rec["loss"], rec["drift_rms"])
-        if step % log_every == 0 or step == steps:
-            run.log({"kind": "train", "step": step, **rec, "steps_per_s": bar.rate()})
-        if eval_every and step % eval_every == 0 and step < steps:
-            run.log({"kind": "eval", "step": step,
-                     **_evaluate(ema, dataset, eval_samples, seed + 10**5)[0]})
-        if checkpoint_every and step % checkpoint_every == 0 and step < steps:
-            run.save_checkpoint(_state(step, model, ema, opt, gens, wall))
-    return step, wall
+        _record(run, bar, st, cfg, stats, temps)
+
+
+def _record(run, bar, st: State, cfg, stats: dict, temps) -> None:
+    """Progress bar, metrics.jsonl, periodic evaluation and checkpoint after a step."""
+    rename = {f"drift_rms/{t:g}": f"drift_rms/{b:g}" for t, b in zip(temps, cfg.temperatures)}
+    rec = {rename.get(k, k): round(v, 6) for k, v in stats.items()}
+    bar.update(st.step, rec["loss"], rec.get("drift_rms", float("nan")))
+    if st.step % cfg.log_every == 0 or st.step == cfg.steps:
+        run.log({"kind": "train", "step": st.step, **rec, "steps_per_s": bar.rate()})
+    if st.step >= cfg.steps:
+        return
+    if cfg.eval_every and st.step % cfg.eval_every == 0:
+        metrics = _evaluate(st.ema, cfg.dataset, cfg.eval_samples, cfg.seed + 10**5)[0]
+        run.log({"kind": "eval", "step": st.step, **metrics})
+    if cfg.checkpoint_every and st.step % cfg.checkpoint_every == 0:
+        run.save_checkpoint(st.to_dict())
 
 
 def restore(workdir, use_ema: bool = True):
