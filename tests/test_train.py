@@ -135,3 +135,28 @@ def test_every_experiment_parses_and_runs_two_steps(tmp_path, gin_file):
     tool("train.py", "--gin_file", gin_file, "--no_progress", "--workdir", str(tmp_path / "r"),
          "--gin_param", "train.steps = 2", "--gin_param", "train.batch_size = 32",
          "--gin_param", "train.eval_samples = 64", "--gin_param", "mlp.width = 16")
+
+
+def test_sigint_checkpoints_and_marks_interrupted(tmp_path):
+    import signal
+    import time
+
+    wd = tmp_path / "r"
+    proc = subprocess.Popen([PY, str(ROOT / "tools" / "train.py"), *DEBUG, "--workdir", str(wd),
+                             "--gin_param", "train.steps = 1000000", "--gin_param", "train.eval_every = 0"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not (wd / "metrics.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 0
+    summary = json.loads((wd / "summary.json").read_text())
+    ckpt = torch.load(wd / "checkpoint.pt", weights_only=True)
+    assert summary["status"] == "interrupted" and ckpt["step"] == summary["step"] > 0
+
+
+def test_a_run_folder_refuses_a_different_config(tmp_path):
+    wd = tmp_path / "r"
+    tool("train.py", *DEBUG, "--workdir", str(wd))
+    r = tool("train.py", *DEBUG, "--workdir", str(wd), "--gin_param", "train.lr = 0.01", check=False)
+    assert r.returncode == 2 and "different config" in r.stderr

@@ -140,6 +140,14 @@ class State:
         self.step, self.wall = ckpt["step"], ckpt["wall_time"]
 
 
+def _check_same_config(run, config_text: str) -> None:
+    """Refuse to resume a run folder that was started with another config."""
+    saved = run.file("config.gin")
+    if config_text and saved.exists() and saved.read_text() != config_text:
+        raise ValueError(f"run folder {run.path} holds a run with a different config "
+                         f"(see its config.gin); pass another --workdir or delete the folder")
+
+
 def _build(cfg) -> State:
     torch.manual_seed(cfg.seed)
     model = cfg.generator(out_dim=cfg.dataset.dim)
@@ -170,6 +178,7 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
     run = runs_lib.Run(workdir or runs_lib.RUNS / runs_lib.run_name(config_text, seed=seed, **names))
     run.create()
     if run.exists():
+        _check_same_config(run, config_text)
         st.load(run.load_checkpoint())
         run.truncate_records(st.step)
     else:
