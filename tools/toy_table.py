@@ -31,7 +31,7 @@ COLUMNS = [("energy_distance", "energy dist. (lower)", "{:.4f}"), ("precision", 
            ("modes_covered", "modes covered", "{:.1f}")]
 
 
-def run_one(name, gin_file, dataset, seed, root, extra):
+def run_one(name, gin_file, dataset, seed, root, extra, eval_num=None):
     wd = root / f"{name}-{dataset}-s{seed}"
     cmd = [sys.executable, str(ROOT / "tools" / "train.py"), "--gin_file", gin_file, "--no_progress",
            "--workdir", str(wd), "--gin_param", f"train.dataset = @{dataset}()",
@@ -40,7 +40,12 @@ def run_one(name, gin_file, dataset, seed, root, extra):
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if proc.returncode:
         Console(stderr=True).print(f"[red]{wd.name} failed[/]\n{proc.stderr[-1500:]}")
-    return name, dataset, seed, Run(wd).summary() or {}
+    summary = Run(wd).summary() or {}
+    if eval_num and summary.get("status") == "finished" and summary.get("eval_samples") != eval_num:
+        subprocess.run([sys.executable, str(ROOT / "tools" / "eval.py"), "--workdir", str(wd),
+                        "--num", str(eval_num)], cwd=ROOT, env=env, capture_output=True, text=True)
+        summary = Run(wd).summary() or {}
+    return name, dataset, seed, summary
 
 
 def cell(values, fmt):
@@ -54,7 +59,8 @@ def cell(values, fmt):
 
 def table(results, configs, datasets, command) -> str:
     lines = [f"# 2-D toys: {' vs '.join(configs)}", "", "Regenerate with:", "", "```bash",
-             command, "```", "",
+             command, "```", "", "Metrics of EMA samples against held-out data (README, Metrics); "
+             "mean +- std over seeds where n > 1.", "",
              "| dataset | config | " + " | ".join(c[1] for c in COLUMNS) + " | steps/s | n |",
              "|---|---|" + "---|" * (len(COLUMNS) + 2)]
     for ds in datasets:
@@ -75,6 +81,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--gin_param", action="append", default=[], help="extra binding for every run")
+    ap.add_argument("--eval_num", type=int, default=None,
+                    help="re-evaluate every finished run on this many samples (tools/eval.py)")
     ap.add_argument("--root", default=str(ROOT / "results" / "runs" / "toy_table"))
     ap.add_argument("--out", default=str(ROOT / "results" / "toy.md"))
     args = ap.parse_args(argv)
@@ -84,7 +92,7 @@ def main(argv=None) -> int:
     console = Console(stderr=True)
     results = {}
     with ThreadPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(run_one, *job, Path(args.root), args.gin_param) for job in jobs]
+        futures = [pool.submit(run_one, *job, Path(args.root), args.gin_param, args.eval_num) for job in jobs]
         with console.status(f"training {len(jobs)} runs with {args.workers} workers"):
             for fut in futures:
                 name, ds, seed, summary = fut.result()
@@ -94,7 +102,7 @@ def main(argv=None) -> int:
                               f"P {m.get('precision', float('nan')):.3f} R {m.get('recall', float('nan')):.3f}")
     command = "python tools/toy_table.py " + " ".join(
         [f"--config {c}" for c in args.config] + [f"--datasets {args.datasets}", f"--seeds {args.seeds}",
-         f"--workers {args.workers}"] + [f"--gin_param '{p}'" for p in args.gin_param]
+         f"--workers {args.workers}"] + ([f"--eval_num {args.eval_num}"] if args.eval_num else []) + [f"--gin_param '{p}'" for p in args.gin_param]
         + [f"--out {os.path.relpath(args.out, ROOT)}"])
     Path(args.out).write_text(table(results, list(configs), datasets, command))
     console.print(f"wrote {args.out}")
