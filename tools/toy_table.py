@@ -26,7 +26,7 @@ from rich.console import Console  # noqa: E402
 
 from zoo.runs import Run  # noqa: E402
 
-COLUMNS = [("energy_distance", "energy dist. (lower)", "{:.4f}"), ("precision", "precision", "{:.3f}"),
+COLUMNS = [("energy_distance", "energy dist. (lower)", "{:.5f}"), ("precision", "precision", "{:.3f}"),
            ("recall", "recall", "{:.3f}"), ("high_quality", "within 3 sigma", "{:.3f}"),
            ("modes_covered", "modes covered", "{:.1f}")]
 
