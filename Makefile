@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python tools/demo.py
+	$(BIN)/python tools/train.py --gin_file gin/experiments/toy.gin
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests
