@@ -160,3 +160,12 @@ def test_a_run_folder_refuses_a_different_config(tmp_path):
     tool("train.py", *DEBUG, "--workdir", str(wd))
     r = tool("train.py", *DEBUG, "--workdir", str(wd), "--gin_param", "train.lr = 0.01", check=False)
     assert r.returncode == 2 and "different config" in r.stderr
+
+
+def test_make_demo_and_readme_commands_reference_real_files():
+    """The README's commands and the Makefile's recipes name files that exist."""
+    import re
+
+    text = (ROOT / "Makefile").read_text() + (ROOT / "README.md").read_text()
+    for path in set(re.findall(r"(?:tools|gin)/[\w/]+\.(?:py|gin)", text)):
+        assert (ROOT / path).exists(), path
