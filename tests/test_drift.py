@@ -90,3 +90,11 @@ def test_bad_switches_are_refused():
         drift_target(x, pos, field=zoo.fields.meanshift, kernel=zoo.kernels.laplace, scaling="l2")
     with pytest.raises(ValueError, match="D=2"):
         drift_target(x, torch.randn(1, 4, 3), field=zoo.fields.meanshift, kernel=zoo.kernels.laplace)
+
+
+def test_kernel_instance_and_class_give_the_same_target():
+    """``train.kernel = @laplace()`` (an instance) works like ``@laplace``: tau is set per temperature."""
+    x, pos, _, _ = _inputs(1, 12, 16, 0, 2, False)
+    a, _ = drift_target(x, pos, field=zoo.fields.meanshift, kernel=zoo.kernels.laplace)
+    b, _ = drift_target(x, pos, field=zoo.fields.meanshift, kernel=zoo.kernels.laplace(tau=123.0))
+    torch.testing.assert_close(a, b)
