@@ -12,9 +12,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rich.console import Console  # noqa: E402
-from rich.markup import escape  # noqa: E402
 
-from zoo.config import clean_error  # noqa: E402
+from zoo.report import print_error  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -23,22 +22,20 @@ def main(argv=None) -> int:
     ap.add_argument("--num", type=int, default=None, help="samples (default: train.eval_samples)")
     ap.add_argument("--seed", type=int, default=None, help="noise seed (default: the run's eval seed)")
     args = ap.parse_args(argv)
-    console = Console(stderr=True, soft_wrap=True)
     import gin
 
     from zoo.metrics import evaluate
     from zoo.plots import samples_png
     from zoo.report import metrics_table
-    from zoo.train import restore, sample
+    from zoo.train import EVAL_SEED_OFFSET, restore, sample
 
     try:
         model, dataset, run = restore(args.workdir)
     except (FileNotFoundError, ValueError) as err:
-        console.print("[red]error:[/]", escape(clean_error(err)), highlight=False)
-        return 2
+        return print_error(err)
     bound = gin.get_bindings("train")
     n = args.num or bound.get("eval_samples", 4096)
-    seed = args.seed if args.seed is not None else bound.get("seed", 0) + 10**5
+    seed = args.seed if args.seed is not None else bound.get("seed", 0) + EVAL_SEED_OFFSET
     samples, data = sample(model, n, seed), dataset.held_out(n)
     metrics = evaluate(samples, data, modes=dataset.modes, mode_std=dataset.mode_std)
     samples_png(run.file("samples.png"), data, samples, title=run.path.name)

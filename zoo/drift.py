@@ -99,6 +99,15 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
     return goal, c, stats
 
 
+def scaled_loss(x, goal, c):
+    """Per-group loss [B] = mean_{n,d} (x/c - goal)^2, summed over per-temperature terms.
+
+    x [B,N,D] (gradients flow into it), goal [B,N,D] or [T,B,N,D] and c from ``drift``.
+    """
+    loss = ((x.float() / c - goal) ** 2).mean(dim=(-1, -2))
+    return loss.sum(0) if goal.dim() == 4 else loss
+
+
 def drift_target(x, pos, neg=None, **kw):
     """target = x + V in the caller's coordinates (the goal mapped back), plus stats.
 
@@ -106,9 +115,7 @@ def drift_target(x, pos, neg=None, **kw):
     Keyword arguments as ``drift``; stats["loss"] is the release's loss value.
     """
     goal, c, stats = drift(x, pos, neg, **kw)
-    stats["loss"] = ((x.detach().float() / c - goal) ** 2).mean()
-    if goal.dim() == 4:
-        stats["loss"] = stats["loss"] * goal.shape[0]
+    stats["loss"] = scaled_loss(x.detach(), goal, c).mean()
     return goal * c, stats
 
 
@@ -118,9 +125,6 @@ def drift_loss(x, pos, neg=None, **kw):
     Gradients flow into ``x`` only; everything on the target side is detached.
     """
     goal, c, stats = drift(x, pos, neg, **kw)
-    diff = x.float() / c - goal
-    loss = (diff**2).mean(dim=(-1, -2))
-    if goal.dim() == 4:
-        loss = loss.sum(0)
+    loss = scaled_loss(x, goal, c)
     stats["loss"] = loss.detach().mean()
     return loss, stats

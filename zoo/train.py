@@ -24,7 +24,7 @@ import torch
 
 from zoo import runs as runs_lib
 from zoo.data import check_dataset
-from zoo.drift import check_temperatures, drift
+from zoo.drift import check_temperatures, drift, scaled_loss
 from zoo.fields import meanshift
 from zoo.generators import mlp
 from zoo.kernels import laplace
@@ -33,6 +33,8 @@ from zoo.plots import curves_png, samples_png
 from zoo.registry import name_of
 from zoo.schedules import constant
 from zoo.progress import StepProgress
+
+EVAL_SEED_OFFSET = 10**5  # evaluation noise seed = train.seed + this, apart from training noise
 
 
 def _validate(batch_size, data_batch_size, steps, ema_decay, temperatures, inner_steps):
@@ -80,10 +82,12 @@ def sample(model, n: int, seed: int, chunk: int = 8192) -> torch.Tensor:
     return torch.cat([model(model.noise(min(chunk, n - i), g)) for i in range(0, n, chunk)])
 
 
-def _evaluate(model, dataset, n, seed):
-    samples = sample(model, n, seed)
-    data = dataset.held_out(n)
-    return evaluate(samples, data, modes=dataset.modes, mode_std=dataset.mode_std), samples, data
+def _evaluate(model, cfg):
+    """(metrics, samples, held-out data) for ``cfg.eval_samples`` samples on the eval seed."""
+    samples = sample(model, cfg.eval_samples, cfg.seed + EVAL_SEED_OFFSET)
+    data = cfg.dataset.held_out(cfg.eval_samples)
+    metrics = evaluate(samples, data, modes=cfg.dataset.modes, mode_std=cfg.dataset.mode_std)
+    return metrics, samples, data
 
 
 def _update(model, opt, z, pos, field, kernel, temps, inner_steps, grad_clip) -> dict:
@@ -93,16 +97,15 @@ def _update(model, opt, z, pos, field, kernel, temps, inner_steps, grad_clip) ->
     inner steps > 1 regress the same z onto the same fixed goal again, which lets a smooth
     generator follow a field that changes direction on short length scales.
     """
+    x = model(z)
+    if not torch.isfinite(x).all():
+        return {"loss": float("nan")}  # diverged generator: reported as a non-finite loss
+    goal, c, stats = drift(x.detach()[None], pos[None], field=field, kernel=kernel,
+                           temperatures=temps)
+    stats = {key: float(v) for key, v in stats.items()}
     for k in range(inner_steps):
-        x = model(z)
-        if k == 0 and not torch.isfinite(x).all():
-            return {"loss": float("nan")}  # diverged generator: reported as a non-finite loss
+        loss = scaled_loss((model(z) if k else x)[None], goal, c).mean()
         if k == 0:
-            goal, c, stats = drift(x.detach()[None], pos[None], field=field, kernel=kernel,
-                                   temperatures=temps)
-        loss = ((x[None].float() / c - goal) ** 2).mean(dim=(-1, -2)).sum(0).mean()
-        if k == 0:
-            stats = {key: float(v) for key, v in stats.items()}
             stats["loss"] = loss.item()
             if not math.isfinite(stats["loss"]):
                 return stats
@@ -203,7 +206,7 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
 
 def _finish(run, st: State, cfg, start: int) -> dict:
     """Final evaluation, pictures and the finished summary."""
-    metrics, samples, data = _evaluate(st.ema, cfg.dataset, cfg.eval_samples, cfg.seed + 10**5)
+    metrics, samples, data = _evaluate(st.ema, cfg)
     run.log({"kind": "eval", "step": st.step, **metrics})
     samples_png(run.file("samples.png"), data, samples, title=run.path.name)
     curves_png(run.file("curves.png"), run.records())
@@ -248,7 +251,7 @@ def _record(run, bar, st: State, cfg, stats: dict, temps) -> None:
     if st.step >= cfg.steps:
         return
     if cfg.eval_every and st.step % cfg.eval_every == 0:
-        metrics = _evaluate(st.ema, cfg.dataset, cfg.eval_samples, cfg.seed + 10**5)[0]
+        metrics = _evaluate(st.ema, cfg)[0]
         run.log({"kind": "eval", "step": st.step, **metrics})
     if cfg.checkpoint_every and st.step % cfg.checkpoint_every == 0:
         run.save_checkpoint(st.to_dict())
