@@ -13,9 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
-from rich.markup import escape  # noqa: E402
 
-from zoo.config import clean_error  # noqa: E402
+from zoo.report import print_error  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -34,8 +33,7 @@ def main(argv=None) -> int:
             raise ValueError(f"--num must be >= 1, got {args.num}")
         model, _, _ = restore(args.workdir, use_ema=not args.raw)
     except (FileNotFoundError, ValueError) as err:
-        console.print("[red]error:[/]", escape(clean_error(err)), highlight=False)
-        return 2
+        return print_error(err)
     x = sample(model, args.num, args.seed).numpy()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     np.save(args.out, x)

@@ -13,10 +13,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rich.console import Console  # noqa: E402
-from rich.markup import escape  # noqa: E402
 
-from zoo.config import ConfigError, clean_error, parse  # noqa: E402
-from zoo.report import metrics_table  # noqa: E402
+from zoo.config import ConfigError, parse  # noqa: E402
+from zoo.report import metrics_table, print_error  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -27,15 +26,12 @@ def main(argv=None) -> int:
     ap.add_argument("--dry_run", action="store_true", help="print the parsed config and exit")
     ap.add_argument("--no_progress", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
-    console = Console(stderr=True, soft_wrap=True)
     if not args.gin_file:
-        console.print("[red]error:[/] give at least one --gin_file, e.g. gin/experiments/toy.gin")
-        return 2
+        return print_error("give at least one --gin_file, e.g. gin/experiments/toy.gin")
     try:
         text = parse(args.gin_file, args.gin_param)
     except ConfigError as err:
-        console.print("[red]error:[/]", escape(clean_error(err)), highlight=False)
-        return 2
+        return print_error(err)
     import gin
 
     from zoo.train import train
@@ -46,8 +42,7 @@ def main(argv=None) -> int:
     try:
         summary = train(workdir=args.workdir, config_text=text, progress=not args.no_progress)
     except (ValueError, FileNotFoundError, KeyError, TypeError) as err:
-        console.print("[red]error:[/]", escape(clean_error(err)), highlight=False)
-        return 2
+        return print_error(err)
     out = Console()
     out.print(f"run folder: [bold]{summary['workdir']}[/]  status: {summary['status']}")
     if summary.get("final_metrics"):

@@ -1,7 +1,18 @@
-"""Rich tables of a run's results."""
+"""What the tools print: rich tables of a run's results and one-line errors."""
 from __future__ import annotations
 
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from zoo.config import clean_error
+
+
+def print_error(err: BaseException | str) -> int:
+    """Print ``error: <message>`` to stderr (gin's trailer lines dropped); returns exit code 2."""
+    message = err if isinstance(err, str) else clean_error(err)
+    Console(stderr=True, soft_wrap=True).print("[red]error:[/]", escape(message), highlight=False)
+    return 2
 
 
 def metrics_table(summary: dict) -> Table:
