@@ -8,6 +8,11 @@ None, weights [B, N] / [B, P] / [B, Q] (default 1); returns V [B, N, D]. As in t
 the generated batch x is itself among the negatives (self-pairs masked) unless
 ``self_negatives=False``, which lets identities be tested against independent negatives.
 Fields run without autograd in float32 and are deterministic.
+
+A field that is not anti-symmetric (V_{p,q} != -V_{q,p}, e.g. transport fields whose
+potentials depend on which side is which) says so with ``fn.antisymmetric = False``; the
+registry-wide tests then skip only that identity. Every module in this package is imported
+(and so registered) by ``import zoo``.
 """
 from __future__ import annotations
 
@@ -92,5 +97,15 @@ def pull(a: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return a @ y - a.sum(-1, keepdim=True) * x
 
 
-from zoo.fields.meanshift import meanshift  # noqa: E402  (registers the field)
-from zoo.fields.split import split  # noqa: E402
+def _register_all() -> None:
+    """Import every module of this package: a new field file is registered by existing."""
+    import importlib
+    import pkgutil
+
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+_register_all()
+from zoo.fields.meanshift import meanshift  # noqa: E402,F401  (re-exported)
+from zoo.fields.split import split  # noqa: E402,F401
