@@ -11,7 +11,8 @@ Fields run without autograd in float32 and are deterministic.
 
 A field that is not anti-symmetric (V_{p,q} != -V_{q,p}, e.g. transport fields whose
 potentials depend on which side is which) says so with ``fn.antisymmetric = False``; the
-registry-wide tests then skip only that identity. Every module in this package is imported
+registry-wide tests then skip only that identity. A field that works with kernels that have
+no log (``energy``) says ``fn.needs_logk = False``; the others reject them with a clear error. Every module in this package is imported
 (and so registered) by ``import zoo``.
 """
 from __future__ import annotations
@@ -98,14 +99,15 @@ def pull(a: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def _register_all() -> None:
-    """Import every module of this package: a new field file is registered by existing."""
+    """Import every module of this package (a new field file registers itself by existing)
+    and re-export each module's function of the same name: ``zoo.fields.split`` is the field."""
     import importlib
     import pkgutil
 
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        importlib.import_module(f"{__name__}.{info.name}")
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, info.name):
+            globals()[info.name] = getattr(module, info.name)
 
 
 _register_all()
-from zoo.fields.meanshift import meanshift  # noqa: E402,F401  (re-exported)
-from zoo.fields.split import split  # noqa: E402,F401
