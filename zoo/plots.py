@@ -64,3 +64,22 @@ def curves_png(path: Path, records: list[dict]) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def probe_png(path: Path, data, samples, disp, moved, title: str = "") -> None:
+    """Data, samples with the field's displacement arrows (a subsample), and free particles."""
+    data, samples, disp, moved = (t[:, :2].cpu() for t in (data, samples, disp, moved))
+    lo, hi = data.min(0).values, data.max(0).values
+    pad = 0.15 * (hi - lo) + 1e-3
+    lims = [(float(lo[i] - pad[i]), float(hi[i] + pad[i])) for i in range(2)]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
+    _scatter(axes[0], data, "data (held out)", "tab:blue", lims)
+    _scatter(axes[1], samples, "samples + field d(x)", "tab:orange", lims)
+    k = slice(0, min(400, samples.shape[0]))
+    axes[1].quiver(samples[k, 0], samples[k, 1], disp[k, 0], disp[k, 1], angles="xy",
+                   scale_units="xy", scale=1.0, width=0.003, color="k", alpha=0.6)
+    _scatter(axes[2], moved, "particles moved by the field alone", "tab:green", lims)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
