@@ -48,3 +48,16 @@ def test_gin_references_resolve_by_kind_module():
         assert gin.query_parameter("drift.kernel").selector == "kernel.gaussian"
     finally:
         gin.clear_config()
+
+
+def test_name_of_finds_the_registry_key_of_instances_built_with_and_without_gin():
+    from zoo.registry import lookup, name_of, register
+
+    class Plain:  # a registered class whose Python name differs from its key
+        pass
+
+    register("test_kind_name_of", "alias")(Plain)
+    wrapped = lookup("test_kind_name_of", "alias")
+    assert name_of(wrapped()) == "alias" and name_of(Plain()) == "alias"
+    assert name_of(zoo.negatives.queue()) == "queue"
+    assert name_of(zoo.kernels.laplace(tau=1.0)) == "laplace"

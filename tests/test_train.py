@@ -169,3 +169,34 @@ def test_make_demo_and_readme_commands_reference_real_files():
     text = (ROOT / "Makefile").read_text() + (ROOT / "README.md").read_text()
     for path in set(re.findall(r"(?:tools|gin)/[\w/]+\.(?:py|gin)", text)):
         assert (ROOT / path).exists(), path
+
+
+def test_queue_negatives_run_and_sigkill_resume_is_bit_identical(tmp_path):
+    """train.negatives = @queue(): the queue's state rides in the checkpoint, so resume is exact."""
+    args = [*DEBUG, "--gin_param", "train.negatives = @queue()", "--gin_param", "queue.size = 100",
+            "--gin_param", "train.steps = 30", "--gin_param", "train.checkpoint_every = 7",
+            "--gin_param", "train.eval_every = 0"]
+    tool("train.py", *args, "--workdir", str(tmp_path / "a"))
+    killed = subprocess.run([PY, str(ROOT / "tests" / "killer.py"), "15", *args,
+                             "--workdir", str(tmp_path / "b")], cwd=ROOT, capture_output=True)
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    killed_at = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["step"]
+    assert 15 <= killed_at < 30
+    tool("train.py", *args, "--workdir", str(tmp_path / "b"))
+    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
+    assert a["negatives"]["feats"].shape == (1, 100, 2)
+    assert torch.equal(a["negatives"]["feats"], b["negatives"]["feats"])
+    for part in ("model", "ema"):
+        for key in a[part]:
+            assert torch.equal(a[part][key], b[part][key]), (part, key)
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["negatives"] == "queue"
+
+
+@pytest.mark.parametrize("name", ["cfg", "other_class"])
+def test_class_negatives_fail_before_training_on_toy_data(tmp_path, name):
+    r = tool("train.py", *DEBUG, "--workdir", str(tmp_path / "r"), "--gin_param",
+             f"train.negatives = @{name}()", check=False)
+    assert r.returncode == 2 and "class-conditional" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "r" / "checkpoint.pt").exists()

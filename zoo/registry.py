@@ -81,11 +81,18 @@ def kinds() -> list[str]:
     return sorted(_TABLES)
 
 
+def _originals(cls: type) -> tuple[type, ...]:
+    """The registered class and, when gin wrapped it in a same-named subclass, the original
+    (instances built outside gin are of the original)."""
+    base = cls.__mro__[1] if len(cls.__mro__) > 1 else None
+    return (cls, base) if base is not None and base.__name__ == cls.__name__ else (cls,)
+
+
 def name_of(obj: Any) -> str:
     """The registry name of a component, an instance of one, or a gin-wrapped one."""
     for table in _TABLES.values():
         for key, value in table.items():
-            if obj is value or (isinstance(value, type) and isinstance(obj, value)):
+            if obj is value or (isinstance(value, type) and type(obj) in _originals(value)):
                 return key
     inner = getattr(obj, "__wrapped__", None) or getattr(obj, "func", None)
     if inner is not None and inner is not obj:

@@ -1,12 +1,14 @@
 """The training loop, and only the loop: the one gin-configurable root of drift-zoo.
 
-Each step (Deng et al. 2026, Alg. 1):  z ~ N(0,I);  x = f(z);  y+ ~ p;
-    loss = mean_b drift_loss(x, y+)        (zoo.drift: mean ||x' - stopgrad(x' + V)||^2)
-then an optimizer step and an EMA update of the weights. Every choice is a registered component
+Each step (Deng et al. 2026, Alg. 1):  z ~ N(0,I);  x = f(z);  y+ ~ p;  (y-, w-) = mix(x, y+);
+    loss = mean_b drift_loss(x, y+, y-)    (zoo.drift: mean ||x' - stopgrad(x' + V)||^2)
+with the extra negatives y- of ``train.negatives`` (zoo.negatives; x itself is always one).
+Then an optimizer step and an EMA update of the weights. Every choice is a registered component
 bound in gin (``train.dataset = @checkerboard()``, ``train.field = @meanshift``, ...).
 
-Runs are deterministic on CPU for a seed; the checkpoint carries the model, EMA, optimizer and
-both RNG streams (noise, data), so a resumed run ends bit-identical to an uninterrupted one.
+Runs are deterministic on CPU for a seed; the checkpoint carries the model, EMA, optimizer,
+both RNG streams (noise, data) and the negatives' state (a queue), so a resumed run ends
+bit-identical to an uninterrupted one.
 SIGINT/SIGTERM finish the current step, checkpoint and exit cleanly.
 """
 from __future__ import annotations
@@ -29,6 +31,8 @@ from zoo.fields import meanshift
 from zoo.generators import mlp
 from zoo.kernels import laplace
 from zoo.metrics import evaluate
+from zoo import negatives as negatives_lib
+from zoo.negatives import Negatives, check_supported
 from zoo.plots import curves_png, samples_png
 from zoo.registry import name_of
 from zoo.schedules import constant
@@ -90,8 +94,10 @@ def _evaluate(model, cfg):
     return metrics, samples, data
 
 
-def _update(model, opt, z, pos, field, kernel, temps, inner_steps, grad_clip) -> dict:
+def _update(model, opt, z, pos, cfg, temps, step: int) -> dict:
     """One drift target, ``inner_steps`` optimizer steps toward it; returns float stats.
+
+    The extra negatives come from ``cfg.negatives`` (one group: toy data is unconditional).
 
     loss = mean ||f(z)/c - stopgrad(goal')||^2 with goal' from the first forward pass (Alg. 1);
     inner steps > 1 regress the same z onto the same fixed goal again, which lets a smooth
@@ -100,10 +106,11 @@ def _update(model, opt, z, pos, field, kernel, temps, inner_steps, grad_clip) ->
     x = model(z)
     if not torch.isfinite(x).all():
         return {"loss": float("nan")}  # diverged generator: reported as a non-finite loss
-    goal, c, stats = drift(x.detach()[None], pos[None], field=field, kernel=kernel,
-                           temperatures=temps)
+    neg, neg_w = cfg.negatives(x.detach()[None], step, pos=pos[None])
+    goal, c, stats = drift(x.detach()[None], pos[None], neg, field=cfg.field, kernel=cfg.kernel,
+                           temperatures=temps, neg_w=neg_w)
     stats = {key: float(v) for key, v in stats.items()}
-    for k in range(inner_steps):
+    for k in range(cfg.inner_steps):
         loss = scaled_loss((model(z) if k else x)[None], goal, c).mean()
         if k == 0:
             stats["loss"] = loss.item()
@@ -111,28 +118,30 @@ def _update(model, opt, z, pos, field, kernel, temps, inner_steps, grad_clip) ->
                 return stats
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        if grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
     return stats
 
 
 @dataclass
 class State:
-    """Everything a checkpoint holds: weights, optimizer, both RNG streams, progress."""
+    """Everything a checkpoint holds: weights, optimizer, RNG streams, negatives, progress."""
 
     model: torch.nn.Module
     ema: torch.nn.Module
     opt: torch.optim.Optimizer
     noise: torch.Generator
     data: torch.Generator
+    negatives: Negatives
     step: int = 0
     wall: float = 0.0
 
     def to_dict(self) -> dict:
         return {"step": self.step, "model": self.model.state_dict(), "ema": self.ema.state_dict(),
                 "opt": self.opt.state_dict(), "rng_noise": self.noise.get_state(),
-                "rng_data": self.data.get_state(), "wall_time": self.wall}
+                "rng_data": self.data.get_state(), "wall_time": self.wall,
+                "negatives": self.negatives.state_dict()}
 
     def load(self, ckpt: dict) -> None:
         self.model.load_state_dict(ckpt["model"])
@@ -140,6 +149,7 @@ class State:
         self.opt.load_state_dict(ckpt["opt"])
         self.noise.set_state(ckpt["rng_noise"])
         self.data.set_state(ckpt["rng_data"])
+        self.negatives.load_state_dict(ckpt.get("negatives", {}))
         self.step, self.wall = ckpt["step"], ckpt["wall_time"]
 
 
@@ -156,13 +166,16 @@ def _build(cfg) -> State:
     model = cfg.generator(out_dim=cfg.dataset.dim)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas),
                            weight_decay=cfg.weight_decay)
+    cfg.negatives.reset()  # a gin-built strategy object may outlive one train() call
     return State(model, copy.deepcopy(model).requires_grad_(False), opt,
-                 torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1))
+                 torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1),
+                 cfg.negatives)
 
 
 @gin.configurable(denylist=["workdir", "config_text", "progress"])
 def train(workdir=None, config_text: str = "", progress: bool = True, *,
           dataset=gin.REQUIRED, generator=mlp, field=meanshift, kernel=laplace,
+          negatives=negatives_lib.self,
           temperatures=(0.02, 0.05, 0.2), temperature_schedule=constant(), steps: int = 2000,
           seed: int = 0, batch_size: int = 2048, data_batch_size: int | None = None,
           lr: float = 1e-3, lr_schedule=constant(), betas=(0.9, 0.999), weight_decay: float = 0.0,
@@ -175,9 +188,11 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
     cfg.data_batch_size = data_batch_size or batch_size
     _validate(batch_size, data_batch_size, steps, ema_decay, temperatures, inner_steps)
     check_dataset(dataset)
+    cfg.negatives = negatives if isinstance(negatives, Negatives) else negatives()
+    check_supported(cfg.negatives, dataset)
     st = _build(cfg)
     names = dict(generator=name_of(st.model), field=name_of(field), kernel=name_of(kernel),
-                 negatives="self")
+                 negatives=name_of(cfg.negatives))
     run = runs_lib.Run(workdir or runs_lib.RUNS / runs_lib.run_name(config_text, seed=seed, **names))
     run.create()
     if run.exists():
@@ -226,8 +241,7 @@ def _loop(run, bar, stop, st: State, cfg) -> None:
             group["lr"] = cfg.lr * cfg.lr_schedule(frac)
         z = st.model.noise(cfg.batch_size, st.noise)
         pos = cfg.dataset.sample(cfg.data_batch_size, st.data)
-        stats = _update(st.model, st.opt, z, pos, cfg.field, cfg.kernel, temps,
-                        cfg.inner_steps, cfg.grad_clip)
+        stats = _update(st.model, st.opt, z, pos, cfg, temps, st.step)
         if not math.isfinite(stats["loss"]):
             kept = run.load_checkpoint()["step"] if run.exists() else None
             raise FloatingPointError(
