@@ -78,10 +78,12 @@ class Run:
         _atomic_write(self.file(name), lambda p: p.write_text(json.dumps(data, indent=2, default=str)))
 
     def read_json(self, name: str) -> dict | None:
+        """The JSON object in ``name``, or None when missing, unreadable, corrupt or not an object."""
         try:
-            return json.loads(self.file(name).read_text())
-        except (OSError, json.JSONDecodeError):
+            data = json.loads(self.file(name).read_text())
+        except (OSError, ValueError):  # ValueError: bad JSON or bytes that are not UTF-8
             return None
+        return data if isinstance(data, dict) else None
 
     def summary(self) -> dict | None:
         return self.read_json("summary.json")
@@ -101,14 +103,16 @@ class Run:
         """Every well-formed record (a torn last line from a crash is skipped)."""
         out = []
         try:
-            lines = self.file("metrics.jsonl").read_text().splitlines()
+            lines = self.file("metrics.jsonl").read_text(errors="replace").splitlines()
         except OSError:
             return out
         for line in lines:
             try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
+                record = json.loads(line)
+            except ValueError:
                 continue
+            if isinstance(record, dict):
+                out.append(record)
         return out
 
     def truncate_records(self, step: int) -> None:
