@@ -6,6 +6,12 @@ with the extra negatives y- of ``train.negatives`` (zoo.negatives; x itself is a
 Then an optimizer step and an EMA update of the weights. Every choice is a registered component
 bound in gin (``train.dataset = @checkerboard()``, ``train.field = @meanshift``, ...).
 
+On a class-conditional dataset (``dataset.conditional``; release ``train.py``) a step draws
+C = ``classes_per_step`` classes (all by default), alpha = negatives.draw(C) BEFORE generating,
+G = batch_size // C samples per class x = f(z, c, alpha), P = data_batch_size // C positives per
+class and, for strategies that need them (``cfg``), U = ``uncond_per_class`` (default P)
+unconditional real samples per class; the drift step runs on C groups x [C, G, D].
+
 Runs are deterministic on CPU for a seed; the checkpoint carries the model, EMA, optimizer,
 both RNG streams (noise, data) and the negatives' state (a queue), so a resumed run ends
 bit-identical to an uninterrupted one.
@@ -79,39 +85,124 @@ def _ema_update(ema, model, decay):
         e.lerp_(p, 1 - decay)
 
 
+def make_generator(generator, dataset) -> torch.nn.Module:
+    """``generator(out_dim=D)``, plus ``num_classes=K`` when the dataset is class-conditional."""
+    if getattr(dataset, "conditional", False):
+        return generator(out_dim=dataset.dim, num_classes=dataset.num_classes)
+    return generator(out_dim=dataset.dim)
+
+
+def eval_labels(model, n: int) -> torch.Tensor | None:
+    """Balanced labels [n] (i mod K) for a class-conditional model, else None."""
+    k = getattr(model, "num_classes", None)
+    return torch.arange(n) % k if k else None
+
+
 @torch.no_grad()
 def sample(model, n: int, seed: int, chunk: int = 8192) -> torch.Tensor:
-    """[n, D] samples from ``model`` with noise from a fixed ``seed`` (no global RNG)."""
+    """[n, D] samples from ``model`` with noise from a fixed ``seed`` (no global RNG).
+
+    A class-conditional model is sampled marginally: labels ``eval_labels`` at alpha = 1.
+    """
     g = torch.Generator().manual_seed(seed)
-    return torch.cat([model(model.noise(min(chunk, n - i), g)) for i in range(0, n, chunk)])
+    labels, out = eval_labels(model, n), []
+    for i in range(0, n, chunk):
+        z = model.noise(min(chunk, n - i), g)
+        out.append(model(z) if labels is None else model(z, labels[i:i + len(z)]))
+    return torch.cat(out)
 
 
 def _evaluate(model, cfg):
-    """(metrics, samples, held-out data) for ``cfg.eval_samples`` samples on the eval seed."""
+    """(metrics, samples, held-out data) for ``cfg.eval_samples`` samples on the eval seed.
+
+    Conditional runs add ``class_accuracy`` (samples of class c within 3 std of mode c).
+    """
     samples = sample(model, cfg.eval_samples, cfg.seed + EVAL_SEED_OFFSET)
     data = cfg.dataset.held_out(cfg.eval_samples)
-    metrics = evaluate(samples, data, modes=cfg.dataset.modes, mode_std=cfg.dataset.mode_std)
+    metrics = evaluate(samples, data, modes=cfg.dataset.modes, mode_std=cfg.dataset.mode_std,
+                       labels=eval_labels(model, cfg.eval_samples))
     return metrics, samples, data
 
 
-def _update(model, opt, z, pos, cfg, temps, step: int) -> dict:
+@dataclass
+class Batch:
+    """One step's inputs: z [B*G, noise_dim], positives pos [B, P, D], and for conditional
+    runs labels / alpha [B*G] (alpha None without guidance) and uncond [B, U, D] or None."""
+
+    z: torch.Tensor
+    pos: torch.Tensor
+    labels: torch.Tensor | None = None
+    alpha: torch.Tensor | None = None
+    uncond: torch.Tensor | None = None
+
+    def generate(self, model) -> torch.Tensor:
+        """x [B, G, D] = f(z) or f(z, c, alpha), grouped like ``pos``."""
+        x = model(self.z) if self.labels is None else model(self.z, self.labels, self.alpha)
+        return x.view(self.pos.shape[0], -1, x.shape[-1])
+
+
+def _class_plan(cfg) -> SimpleNamespace:
+    """Classes per step C and per class: generated G, positives P, unconditional reals U."""
+    k = cfg.dataset.num_classes
+    c = cfg.classes_per_step or k
+    if not 1 <= c <= k:
+        raise ValueError(f"train.classes_per_step must be in 1..{k} (the dataset's classes), "
+                         f"got {c}")
+    g, p = cfg.batch_size // c, cfg.data_batch_size // c
+    u = p if cfg.uncond_per_class is None else cfg.uncond_per_class
+    if g < 2 or p < 1:
+        raise ValueError(f"train.batch_size = {cfg.batch_size} / data_batch_size = "
+                         f"{cfg.data_batch_size} over {c} classes per step give {g} generated "
+                         f"and {p} real samples per class; need >= 2 and >= 1 (raise the batch "
+                         f"sizes or lower train.classes_per_step)")
+    if u < 1:
+        raise ValueError(f"train.uncond_per_class must be >= 1, got {u}")
+    return SimpleNamespace(classes=c, gen=g, pos=p, uncond=u)
+
+
+def _draw(st, cfg) -> Batch:
+    """The step's inputs, from the checkpointed noise and data streams only.
+
+    Conditional order: classes (data), alpha = negatives.draw (noise; before generating), z
+    (noise), per-class positives (data), unconditional reals when the strategy needs them (data).
+    """
+    if not cfg.conditional:
+        z = st.model.noise(cfg.batch_size, st.noise)
+        return Batch(z, cfg.dataset.sample(cfg.data_batch_size, st.data)[None])
+    plan, ds, c = cfg.plan, cfg.dataset, cfg.plan.classes
+    classes = torch.randperm(ds.num_classes, generator=st.data)[:c]
+    alpha = cfg.negatives.draw(c, st.noise)
+    z = st.model.noise(c * plan.gen, st.noise)
+    pos = ds.sample_class(classes.repeat_interleave(plan.pos), st.data).view(c, plan.pos, -1)
+    uncond = None
+    if "uncond" in cfg.negatives.needs:
+        uncond = ds.sample(c * plan.uncond, st.data).view(c, plan.uncond, -1)
+    return Batch(z, pos, classes.repeat_interleave(plan.gen),
+                 None if alpha is None else alpha.repeat_interleave(plan.gen), uncond)
+
+
+def _update(st, batch: Batch, cfg, temps) -> dict:
     """One drift target, ``inner_steps`` optimizer steps toward it; returns float stats.
 
-    The extra negatives come from ``cfg.negatives`` (one group: toy data is unconditional).
+    The extra negatives come from ``cfg.negatives`` (groups: one, or one per class).
 
     loss = mean ||f(z)/c - stopgrad(goal')||^2 with goal' from the first forward pass (Alg. 1);
     inner steps > 1 regress the same z onto the same fixed goal again, which lets a smooth
     generator follow a field that changes direction on short length scales.
     """
-    x = model(z)
+    model, opt = st.model, st.opt
+    x = batch.generate(model)
     if not torch.isfinite(x).all():
         return {"loss": float("nan")}  # diverged generator: reported as a non-finite loss
-    neg, neg_w = cfg.negatives(x.detach()[None], step, pos=pos[None])
-    goal, c, stats = drift(x.detach()[None], pos[None], neg, field=cfg.field, kernel=cfg.kernel,
+    neg, neg_w = cfg.negatives(x.detach(), st.step, pos=batch.pos, uncond=batch.uncond,
+                               generator=st.data)
+    goal, c, stats = drift(x.detach(), batch.pos, neg, field=cfg.field, kernel=cfg.kernel,
                            temperatures=temps, neg_w=neg_w)
     stats = {key: float(v) for key, v in stats.items()}
+    if batch.alpha is not None:
+        stats["alpha"] = float(batch.alpha.mean())
     for k in range(cfg.inner_steps):
-        loss = scaled_loss((model(z) if k else x)[None], goal, c).mean()
+        loss = scaled_loss(batch.generate(model) if k else x, goal, c).mean()
         if k == 0:
             stats["loss"] = loss.item()
             if not math.isfinite(stats["loss"]):
@@ -163,7 +254,7 @@ def _check_same_config(run, config_text: str) -> None:
 
 def _build(cfg) -> State:
     torch.manual_seed(cfg.seed)
-    model = cfg.generator(out_dim=cfg.dataset.dim)
+    model = make_generator(cfg.generator, cfg.dataset)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas),
                            weight_decay=cfg.weight_decay)
     cfg.negatives.reset()  # a gin-built strategy object may outlive one train() call
@@ -180,6 +271,7 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
           seed: int = 0, batch_size: int = 2048, data_batch_size: int | None = None,
           lr: float = 1e-3, lr_schedule=constant(), betas=(0.9, 0.999), weight_decay: float = 0.0,
           grad_clip: float | None = None, inner_steps: int = 1, ema_decay: float = 0.999,
+          classes_per_step: int | None = None, uncond_per_class: int | None = None,
           log_every: int = 10, eval_every: int = 500, eval_samples: int = 4096,
           checkpoint_every: int = 500) -> dict:
     """Train a drifting model; returns the run's summary dict. README lists every knob."""
@@ -190,6 +282,8 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
     check_dataset(dataset)
     cfg.negatives = negatives if isinstance(negatives, Negatives) else negatives()
     check_supported(cfg.negatives, dataset)
+    cfg.conditional = bool(getattr(dataset, "conditional", False))
+    cfg.plan = _class_plan(cfg) if cfg.conditional else None
     st = _build(cfg)
     names = dict(generator=name_of(st.model), field=name_of(field), kernel=name_of(kernel),
                  negatives=name_of(cfg.negatives))
@@ -239,9 +333,7 @@ def _loop(run, bar, stop, st: State, cfg) -> None:
         temps = tuple(t * cfg.temperature_schedule(frac) for t in cfg.temperatures)
         for group in st.opt.param_groups:
             group["lr"] = cfg.lr * cfg.lr_schedule(frac)
-        z = st.model.noise(cfg.batch_size, st.noise)
-        pos = cfg.dataset.sample(cfg.data_batch_size, st.data)
-        stats = _update(st.model, st.opt, z, pos, cfg, temps, st.step)
+        stats = _update(st, _draw(st, cfg), cfg, temps)
         if not math.isfinite(stats["loss"]):
             kept = run.load_checkpoint()["step"] if run.exists() else None
             raise FloatingPointError(
@@ -281,7 +373,7 @@ def restore(workdir, use_ema: bool = True):
     gin.parse_config(run.file("config.gin").read_text())
     bound = gin.get_bindings("train")
     dataset = bound["dataset"]
-    model = bound.get("generator", mlp)(out_dim=dataset.dim)
+    model = make_generator(bound.get("generator", mlp), dataset)
     ckpt = run.load_checkpoint()
     model.load_state_dict(ckpt["ema" if use_ema else "model"])
     return model.eval().requires_grad_(False), dataset, run

@@ -14,6 +14,15 @@ Mixtures of isotropic Gaussians also expose their centres, ``modes [K, D]``, and
 ``mode_std``; point-cloud metrics use them for mode coverage and quality (fraction of samples
 within a few std of a centre). Other datasets leave both ``None``.
 
+Class-conditional datasets (``conditional = True``; the Gaussian mixtures with
+``conditional=True``, class = mode index) also draw from p(.|c) for given labels:
+
+    x_i ~ p(.|c_i)    sample_class(labels [n] int64, generator) -> [n, D] (training draws)
+    y_i ~ p(.|c_i)    held_out_class(labels)                    -> [n, D] (fixed seed)
+
+with classes 0..``num_classes``-1. ``sample`` stays the marginal p = mean_c p(.|c) (the
+unconditional real samples of classifier-free guidance, ``zoo.negatives.cfg``).
+
 Every dataset is registered under kind ``"dataset"`` (``zoo.registry``) with its class name as
 the key, e.g. ``build("dataset", "checkerboard")`` or ``train.dataset = @checkerboard()`` in gin.
 """
@@ -31,11 +40,16 @@ class Dataset:
         dim: D, the dimension of one sample.
         modes: [K, D] mode centres for mixtures of isotropic Gaussians, else None.
         mode_std: the per-coordinate std of every mixture component, else None.
+        conditional: True when ``sample_class`` draws from p(.|c) (read by the trainer and
+            ``zoo.negatives.check_supported``).
+        num_classes: K, the number of classes, when conditional.
     """
 
     dim: int = 2
     modes: torch.Tensor | None = None
     mode_std: float | None = None
+    conditional: bool = False
+    num_classes: int | None = None
 
     @property
     def name(self) -> str:
@@ -53,6 +67,15 @@ class Dataset:
         """
         generator = torch.Generator().manual_seed(HELD_OUT_SEED + n)
         return self.sample(n, generator)
+
+    def sample_class(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """[n, dim] float32 draws x_i ~ p(.|labels[i]), labels [n] int64; only ``generator``."""
+        raise ValueError(f"dataset '{self.name}' is unconditional: it has no sample_class")
+
+    def held_out_class(self, labels: torch.Tensor) -> torch.Tensor:
+        """[n, dim] deterministic evaluation draws from p(.|labels[i]), seed HELD_OUT_SEED + n."""
+        generator = torch.Generator().manual_seed(HELD_OUT_SEED + len(labels))
+        return self.sample_class(labels, generator)
 
     def __repr__(self) -> str:
         return f"{self.name}(dim={self.dim})"
@@ -89,6 +112,13 @@ def check_dataset(ds: Dataset, n: int = 16) -> None:
     generator = torch.Generator().manual_seed(0)
     _check_batch(ds, ds.sample(n, generator), n, f"sample({n}, generator)")
     _check_batch(ds, ds.held_out(n), n, f"held_out({n})")
+    if getattr(ds, "conditional", False):
+        k = ds.num_classes
+        if not isinstance(k, int) or k < 1:
+            raise ValueError(f"dataset '{ds.name}' is conditional but num_classes = {k}; "
+                             f"it must be a positive int")
+        labels = torch.arange(n) % k
+        _check_batch(ds, ds.sample_class(labels, generator), n, f"sample_class(labels [{n}])")
 
 
 from zoo.data import points, toy2d  # noqa: E402  (registers the datasets; needs Dataset above)

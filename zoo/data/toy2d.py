@@ -16,6 +16,10 @@ is given (see ``zoo.data.Dataset``):
                     a = 2 pi c / K + rate exp(f_1),  x = R(a) f
 
 Noise is added after scaling, so ``noise`` / ``std`` are in the units of the samples.
+
+``eight_gaussians(conditional=True)`` and ``grid_gaussians(conditional=True)`` are
+class-conditional (class c = mode index c, p(.|c) = N(mu_c, std^2 I)); ``sample`` (the
+marginal) draws the same sequence either way.
 """
 from __future__ import annotations
 
@@ -50,16 +54,29 @@ def _polar(radius: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
 class GaussianMixture(Dataset):
     """Equal-weight mixture of isotropic Gaussians N(modes[k], mode_std^2 I), modes [K, 2]."""
 
-    def __init__(self, modes: torch.Tensor, std: float):
+    def __init__(self, modes: torch.Tensor, std: float, conditional: bool = False):
         self.modes = modes.to(torch.float32)
         self.mode_std = float(std)
         self.dim = int(modes.shape[1])
+        self.conditional = bool(conditional)
+        self.num_classes = len(self.modes) if self.conditional else None
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """[n, D]: pick a mode uniformly, add N(0, std^2 I)."""
         k = _choice(len(self.modes), n, generator)
         eps = _normal((n, self.dim), generator)
         return self.modes.to(generator.device)[k] + self.mode_std * eps
+
+    def sample_class(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """[n, D]: mode labels[i] plus N(0, std^2 I) (class c = mode c; conditional only)."""
+        if not self.conditional:
+            return super().sample_class(labels, generator)
+        labels = torch.as_tensor(labels, dtype=torch.long)
+        if labels.dim() != 1 or bool(((labels < 0) | (labels >= len(self.modes))).any()):
+            raise ValueError(f"dataset '{self.name}': labels must be a [n] tensor of classes in "
+                             f"0..{len(self.modes) - 1}")
+        eps = _normal((len(labels), self.dim), generator)
+        return self.modes.to(generator.device)[labels.to(generator.device)] + self.mode_std * eps
 
 
 @register("dataset", "checkerboard")
@@ -101,22 +118,25 @@ class swiss_roll(Dataset):
 class eight_gaussians(GaussianMixture):
     """8 equal Gaussians N(radius (cos 2 pi k / 8, sin 2 pi k / 8), std^2 I), k = 0..7."""
 
-    def __init__(self, radius: float = 2.0, std: float = 0.02):
+    def __init__(self, radius: float = 2.0, std: float = 0.02, conditional: bool = False):
         angle = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
-        super().__init__(_polar(torch.full((8,), float(radius), dtype=torch.float64), angle), std)
+        super().__init__(_polar(torch.full((8,), float(radius), dtype=torch.float64), angle), std,
+                         conditional)
 
 
 @register("dataset", "grid_gaussians")
 class grid_gaussians(GaussianMixture):
     """n x n equal Gaussians, centres ((i - (n-1)/2) spacing, (j - (n-1)/2) spacing), std std.
 
-    Defaults: 25 modes at {-1, -0.5, 0, 0.5, 1}^2, std 0.02. Modes are ordered row-major (i, j).
+    Defaults: 25 modes at {-1, -0.5, 0, 0.5, 1}^2, std 0.02. Modes are ordered row-major (i, j);
+    with ``conditional=True`` class c is mode c.
     """
 
-    def __init__(self, n: int = 5, spacing: float = 0.5, std: float = 0.02):
+    def __init__(self, n: int = 5, spacing: float = 0.5, std: float = 0.02,
+                 conditional: bool = False):
         axis = (torch.arange(n, dtype=torch.float64) - (n - 1) / 2) * spacing
         modes = torch.cartesian_prod(axis, axis).reshape(n * n, 2)
-        super().__init__(modes, std)
+        super().__init__(modes, std, conditional)
 
 
 @register("dataset", "moons")

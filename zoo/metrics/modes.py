@@ -10,6 +10,10 @@ it lies within ``radius * std`` of that centre, and
 
 mode_kl is 0 for a perfectly balanced histogram and at most log K (all mass on one mode); it
 stays finite when modes are empty, and is log K by definition when no sample is in radius.
+
+For a class-conditional mixture (class c = mode c) sampled with labels c_i:
+
+    class_accuracy = #{i : ||x_i - mu_{c_i}|| <= radius * std} / N
 """
 from __future__ import annotations
 
@@ -65,3 +69,17 @@ def mode_metrics(x, modes, std: float, radius: float = 3.0, fair_fraction: float
         "modes_covered": float((counts >= fair_fraction * n / k).sum().item()),
         "mode_kl": kl_to_uniform(counts),
     }
+
+
+@register("metric", "class_accuracy")
+def class_accuracy(x, labels, modes, std: float, radius: float = 3.0) -> float:
+    """Share of samples x [N, D] of class labels [N] within ``radius * std`` of mode labels[i]."""
+    x, modes = as_cloud(x, "x (samples)"), as_cloud(modes, "modes")
+    labels = torch.as_tensor(labels, dtype=torch.long, device=x.device)
+    if labels.shape != (x.shape[0],):
+        raise ValueError(f"labels must have shape [{x.shape[0]}] (one per sample), got "
+                         f"{tuple(labels.shape)}")
+    if bool(((labels < 0) | (labels >= modes.shape[0])).any()):
+        raise ValueError(f"labels must be classes in 0..{modes.shape[0] - 1} (one per mode)")
+    dist = (x - modes.to(x.device)[labels]).norm(dim=1)
+    return float((dist <= float(radius) * float(std)).float().mean())
