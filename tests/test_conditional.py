@@ -113,6 +113,11 @@ def test_conditional_run_learns_the_classes(tmp_path, name):
     assert last["class_accuracy"] > max(0.3, 5 * first["class_accuracy"])
     assert last["class_accuracy"] > 0.8 * last["high_quality"]    # on its own class's mode
     assert ("alpha" in train[0]) == (name == "cfg")
+    if name == "other_class":  # re-evaluation keeps the class-conditional metric
+        before = summary["final_metrics"]["class_accuracy"]
+        tool("eval.py", "--workdir", str(wd))
+        after = json.loads((wd / "summary.json").read_text())["final_metrics"]
+        assert after["class_accuracy"] == pytest.approx(before)
     if name == "cfg":
         alphas = [r["alpha"] for r in train]
         assert all(1.0 <= a <= 4.0 for a in alphas) and len(set(alphas)) > 1

@@ -27,7 +27,7 @@ def main(argv=None) -> int:
     from zoo.metrics import evaluate
     from zoo.plots import samples_png
     from zoo.report import metrics_table
-    from zoo.train import EVAL_SEED_OFFSET, restore, sample
+    from zoo.train import EVAL_SEED_OFFSET, eval_labels, restore, sample
 
     try:
         model, dataset, run = restore(args.workdir)
@@ -37,7 +37,8 @@ def main(argv=None) -> int:
     n = args.num or bound.get("eval_samples", 4096)
     seed = args.seed if args.seed is not None else bound.get("seed", 0) + EVAL_SEED_OFFSET
     samples, data = sample(model, n, seed), dataset.held_out(n)
-    metrics = evaluate(samples, data, modes=dataset.modes, mode_std=dataset.mode_std)
+    metrics = evaluate(samples, data, modes=dataset.modes, mode_std=dataset.mode_std,
+                       labels=eval_labels(model, n))
     samples_png(run.file("samples.png"), data, samples, title=run.path.name)
     summary = run.update_summary(final_metrics=metrics, eval_samples=n)
     Console().print(metrics_table(summary))

@@ -6,9 +6,7 @@
 
 Definitions and sources are in ``point_cloud.py`` and ``modes.py``. Energy distance, MMD^2
 and precision/recall share three streamed passes over the pairwise distances, so 10k x 10k
-in 2-D costs a few seconds on two CPU cores. ``METRIC_GOAL`` says which direction is better;
-``CONDITIONAL_GOAL`` does for the class-conditional metric (kept apart so that ``METRIC_GOAL``
-stays the key set of an unconditional evaluation).
+in 2-D costs a few seconds on two CPU cores. ``METRIC_GOAL`` says which direction is better.
 """
 from __future__ import annotations
 
@@ -26,8 +24,8 @@ METRIC_GOAL: dict[str, str] = {
     "high_quality": "max",
     "modes_covered": "max",
     "mode_kl": "min",
+    "class_accuracy": "max",
 }
-CONDITIONAL_GOAL: dict[str, str] = {"class_accuracy": "max"}
 
 
 def evaluate(samples, data, modes=None, mode_std: float | None = None, *, k: int = 3,
@@ -46,7 +44,7 @@ def evaluate(samples, data, modes=None, mode_std: float | None = None, *, k: int
         out.update(mode_metrics(samples, modes, mode_std))
         if labels is not None:
             out["class_accuracy"] = class_accuracy(samples, labels, modes, mode_std)
-    out = {key: float(out[key]) for key in {**METRIC_GOAL, **CONDITIONAL_GOAL} if key in out}
+    out = {key: float(out[key]) for key in METRIC_GOAL if key in out}
     bad = [key for key, value in out.items() if not math.isfinite(value)]
     if bad:
         raise ValueError(f"evaluate: non-finite metrics {bad}")
