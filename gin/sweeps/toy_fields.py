@@ -8,15 +8,15 @@ Every field with the recipe's Laplace kernel, temperatures (1.0, 4.0) mean dista
 to (0.03, 0.12), raw per-temperature forces, 8 inner steps; then `split` with every other
 positive kernel, and `mmd` with the energy kernel (the energy-distance flow). One gin line
 changes per row, nothing is tuned per field: a field that needs other settings shows it here.
-Short runs (400 steps, batch 512) so that the 90 runs fit in about half an hour on 2 cores.
+Short runs (300 steps, batch 256) so that the 90 runs fit in about half an hour on 2 cores.
 `meanshift` runs twice: with the release's affinity floor 1e-6 and with floor 0.
 `sinkhorn` anneals its epsilon faster (scaling 0.8) to keep its cost near the others'.
 """
 from zoo.sweeps import chain, fixed, product, sweep
 
 GIN_FILES = ["gin/experiments/toy.gin"]
-PARAMS = ["train.steps = 400", "train.batch_size = 512", "train.eval_every = 200",
-          "train.checkpoint_every = 200"]
+PARAMS = ["train.steps = 300", "train.batch_size = 256", "train.eval_every = 150",
+          "train.checkpoint_every = 150"]
 SEEDS = [0, 1, 2]
 
 FIELDS = product(
