@@ -23,6 +23,10 @@ Class-conditional datasets (``conditional = True``; the Gaussian mixtures with
 with classes 0..``num_classes``-1. ``sample`` stays the marginal p = mean_c p(.|c) (the
 unconditional real samples of classifier-free guidance, ``zoo.negatives.cfg``).
 
+Image datasets (``digits``, ``shapes``, ``image_folder``) keep the same flat rows, D = C*H*W, and
+say how to fold them back with ``shape = (C, H, W)``: ``x.view(n, *ds.shape)`` is [n, C, H, W],
+pixel values in [-1, 1]. Point datasets leave ``shape = None``.
+
 Every dataset is registered under kind ``"dataset"`` (``zoo.registry``) with its class name as
 the key, e.g. ``build("dataset", "checkerboard")`` or ``train.dataset = @checkerboard()`` in gin.
 """
@@ -43,6 +47,7 @@ class Dataset:
         conditional: True when ``sample_class`` draws from p(.|c) (read by the trainer and
             ``zoo.negatives.check_supported``).
         num_classes: K, the number of classes, when conditional.
+        shape: (C, H, W) for image datasets (rows are images flattened C-major), else None.
     """
 
     dim: int = 2
@@ -50,6 +55,7 @@ class Dataset:
     mode_std: float | None = None
     conditional: bool = False
     num_classes: int | None = None
+    shape: tuple[int, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -122,5 +128,7 @@ def check_dataset(ds: Dataset, n: int = 16) -> None:
 
 
 from zoo.data import points, toy2d  # noqa: E402  (registers the datasets; needs Dataset above)
+from zoo.data import digits, image_folder, shapes  # noqa: E402  (image datasets)
 
-__all__ = ["Dataset", "HELD_OUT_SEED", "check_dataset", "points", "toy2d"]
+__all__ = ["Dataset", "HELD_OUT_SEED", "check_dataset", "digits", "image_folder", "points",
+           "shapes", "toy2d"]
