@@ -11,7 +11,7 @@ import zoo
 from zoo.data import check_dataset
 from zoo.metrics.evaluate import METRIC_GOAL, evaluate
 from zoo.metrics.modes import class_accuracy
-from zoo.train import eval_labels, make_generator, sample
+from zoo.sampling import eval_labels, make_generator, sample
 
 from tests.test_train import DEBUG, PY, ROOT, tool
 

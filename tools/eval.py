@@ -27,7 +27,7 @@ def main(argv=None) -> int:
     from zoo.metrics import evaluate
     from zoo.plots import samples_png
     from zoo.report import metrics_table
-    from zoo.train import EVAL_SEED_OFFSET, eval_labels, restore, sample
+    from zoo.sampling import EVAL_SEED_OFFSET, eval_labels, restore, sample
 
     try:
         model, dataset, run = restore(args.workdir)

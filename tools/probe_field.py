@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     from zoo.drift import check_temperatures
     from zoo.plots import probe_png
     from zoo.probe import displacement, probe
-    from zoo.train import restore, sample
+    from zoo.sampling import restore, sample
 
     try:
         if not 0 <= args.t <= 1 or args.num < 8:

@@ -6,11 +6,8 @@ with the extra negatives y- of ``train.negatives`` (zoo.negatives; x itself is a
 Then an optimizer step and an EMA update of the weights. Every choice is a registered component
 bound in gin (``train.dataset = @checkerboard()``, ``train.field = @meanshift``, ...).
 
-On a class-conditional dataset (``dataset.conditional``; release ``train.py``) a step draws
-C = ``classes_per_step`` classes (all by default), alpha = negatives.draw(C) BEFORE generating,
-G = batch_size // C samples per class x = f(z, c, alpha), P = data_batch_size // C positives per
-class and, for strategies that need them (``cfg``), U = ``uncond_per_class`` (default P)
-unconditional real samples per class; the drift step runs on C groups x [C, G, D].
+Each step's inputs (one group, or one per class on class-conditional data) are drawn by
+``zoo.batches``; sampling and restoring a trained generator live in ``zoo.sampling``.
 
 Runs are deterministic on CPU for a seed; the checkpoint carries the model, EMA, optimizer,
 both RNG streams (noise, data) and the negatives' state (a queue), so a resumed run ends
@@ -31,6 +28,7 @@ import gin
 import torch
 
 from zoo import runs as runs_lib
+from zoo.batches import Batch, class_plan, draw
 from zoo.data import check_dataset
 from zoo.drift import check_temperatures, drift, scaled_loss
 from zoo.fields import meanshift
@@ -41,10 +39,9 @@ from zoo import negatives as negatives_lib
 from zoo.negatives import Negatives, check_supported
 from zoo.plots import curves_png, samples_png
 from zoo.registry import name_of
+from zoo.sampling import EVAL_SEED_OFFSET, eval_labels, make_generator, sample
 from zoo.schedules import constant
 from zoo.progress import StepProgress
-
-EVAL_SEED_OFFSET = 10**5  # evaluation noise seed = train.seed + this, apart from training noise
 
 
 def _validate(batch_size, data_batch_size, steps, ema_decay, temperatures, inner_steps):
@@ -85,33 +82,6 @@ def _ema_update(ema, model, decay):
         e.lerp_(p, 1 - decay)
 
 
-def make_generator(generator, dataset) -> torch.nn.Module:
-    """``generator(out_dim=D)``, plus ``num_classes=K`` when the dataset is class-conditional."""
-    if getattr(dataset, "conditional", False):
-        return generator(out_dim=dataset.dim, num_classes=dataset.num_classes)
-    return generator(out_dim=dataset.dim)
-
-
-def eval_labels(model, n: int) -> torch.Tensor | None:
-    """Balanced labels [n] (i mod K) for a class-conditional model, else None."""
-    k = getattr(model, "num_classes", None)
-    return torch.arange(n) % k if k else None
-
-
-@torch.no_grad()
-def sample(model, n: int, seed: int, chunk: int = 8192) -> torch.Tensor:
-    """[n, D] samples from ``model`` with noise from a fixed ``seed`` (no global RNG).
-
-    A class-conditional model is sampled marginally: labels ``eval_labels`` at alpha = 1.
-    """
-    g = torch.Generator().manual_seed(seed)
-    labels, out = eval_labels(model, n), []
-    for i in range(0, n, chunk):
-        z = model.noise(min(chunk, n - i), g)
-        out.append(model(z) if labels is None else model(z, labels[i:i + len(z)]))
-    return torch.cat(out)
-
-
 def _evaluate(model, cfg):
     """(metrics, samples, held-out data) for ``cfg.eval_samples`` samples on the eval seed.
 
@@ -122,63 +92,6 @@ def _evaluate(model, cfg):
     metrics = evaluate(samples, data, modes=cfg.dataset.modes, mode_std=cfg.dataset.mode_std,
                        labels=eval_labels(model, cfg.eval_samples))
     return metrics, samples, data
-
-
-@dataclass
-class Batch:
-    """One step's inputs: z [B*G, noise_dim], positives pos [B, P, D], and for conditional
-    runs labels / alpha [B*G] (alpha None without guidance) and uncond [B, U, D] or None."""
-
-    z: torch.Tensor
-    pos: torch.Tensor
-    labels: torch.Tensor | None = None
-    alpha: torch.Tensor | None = None
-    uncond: torch.Tensor | None = None
-
-    def generate(self, model) -> torch.Tensor:
-        """x [B, G, D] = f(z) or f(z, c, alpha), grouped like ``pos``."""
-        x = model(self.z) if self.labels is None else model(self.z, self.labels, self.alpha)
-        return x.view(self.pos.shape[0], -1, x.shape[-1])
-
-
-def _class_plan(cfg) -> SimpleNamespace:
-    """Classes per step C and per class: generated G, positives P, unconditional reals U."""
-    k = cfg.dataset.num_classes
-    c = cfg.classes_per_step or k
-    if not 1 <= c <= k:
-        raise ValueError(f"train.classes_per_step must be in 1..{k} (the dataset's classes), "
-                         f"got {c}")
-    g, p = cfg.batch_size // c, cfg.data_batch_size // c
-    u = p if cfg.uncond_per_class is None else cfg.uncond_per_class
-    if g < 2 or p < 1:
-        raise ValueError(f"train.batch_size = {cfg.batch_size} / data_batch_size = "
-                         f"{cfg.data_batch_size} over {c} classes per step give {g} generated "
-                         f"and {p} real samples per class; need >= 2 and >= 1 (raise the batch "
-                         f"sizes or lower train.classes_per_step)")
-    if u < 1:
-        raise ValueError(f"train.uncond_per_class must be >= 1, got {u}")
-    return SimpleNamespace(classes=c, gen=g, pos=p, uncond=u)
-
-
-def _draw(st, cfg) -> Batch:
-    """The step's inputs, from the checkpointed noise and data streams only.
-
-    Conditional order: classes (data), alpha = negatives.draw (noise; before generating), z
-    (noise), per-class positives (data), unconditional reals when the strategy needs them (data).
-    """
-    if not cfg.conditional:
-        z = st.model.noise(cfg.batch_size, st.noise)
-        return Batch(z, cfg.dataset.sample(cfg.data_batch_size, st.data)[None])
-    plan, ds, c = cfg.plan, cfg.dataset, cfg.plan.classes
-    classes = torch.randperm(ds.num_classes, generator=st.data)[:c]
-    alpha = cfg.negatives.draw(c, st.noise)
-    z = st.model.noise(c * plan.gen, st.noise)
-    pos = ds.sample_class(classes.repeat_interleave(plan.pos), st.data).view(c, plan.pos, -1)
-    uncond = None
-    if "uncond" in cfg.negatives.needs:
-        uncond = ds.sample(c * plan.uncond, st.data).view(c, plan.uncond, -1)
-    return Batch(z, pos, classes.repeat_interleave(plan.gen),
-                 None if alpha is None else alpha.repeat_interleave(plan.gen), uncond)
 
 
 def _update(st, batch: Batch, cfg, temps) -> dict:
@@ -283,7 +196,7 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
     cfg.negatives = negatives if isinstance(negatives, Negatives) else negatives()
     check_supported(cfg.negatives, dataset)
     cfg.conditional = bool(getattr(dataset, "conditional", False))
-    cfg.plan = _class_plan(cfg) if cfg.conditional else None
+    cfg.plan = class_plan(cfg) if cfg.conditional else None
     st = _build(cfg)
     names = dict(generator=name_of(st.model), field=name_of(field), kernel=name_of(kernel),
                  negatives=name_of(cfg.negatives))
@@ -333,7 +246,7 @@ def _loop(run, bar, stop, st: State, cfg) -> None:
         temps = tuple(t * cfg.temperature_schedule(frac) for t in cfg.temperatures)
         for group in st.opt.param_groups:
             group["lr"] = cfg.lr * cfg.lr_schedule(frac)
-        stats = _update(st, _draw(st, cfg), cfg, temps)
+        stats = _update(st, draw(st, cfg), cfg, temps)
         if not math.isfinite(stats["loss"]):
             kept = run.load_checkpoint()["step"] if run.exists() else None
             raise FloatingPointError(
@@ -361,19 +274,3 @@ def _record(run, bar, st: State, cfg, stats: dict, temps) -> None:
         run.log({"kind": "eval", "step": st.step, **metrics})
     if cfg.checkpoint_every and st.step % cfg.checkpoint_every == 0:
         run.save_checkpoint(st.to_dict())
-
-
-def restore(workdir, use_ema: bool = True):
-    """(model with EMA weights, dataset, run) of a run folder, rebuilt from its config.gin."""
-    from zoo.config import ROOT  # late: zoo.config imports zoo
-
-    run = runs_lib.open_run(workdir)
-    gin.clear_config()
-    gin.add_config_file_search_path(str(ROOT))
-    gin.parse_config(run.file("config.gin").read_text())
-    bound = gin.get_bindings("train")
-    dataset = bound["dataset"]
-    model = make_generator(bound.get("generator", mlp), dataset)
-    ckpt = run.load_checkpoint()
-    model.load_state_dict(ckpt["ema" if use_ema else "model"])
-    return model.eval().requires_grad_(False), dataset, run

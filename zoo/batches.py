@@ -1,0 +1,71 @@
+"""One training step's inputs, drawn only from the checkpointed noise and data streams.
+
+Unconditional: z [G, noise_dim] and positives [1, P, D] (one group).
+Class-conditional (``dataset.conditional``; release ``train.py``): C = ``classes_per_step``
+classes, alpha = negatives.draw(C) BEFORE generating, G = batch_size // C samples per class
+x = f(z, c, alpha), P = data_batch_size // C positives per class and, for strategies that need
+them (``cfg``), U = ``uncond_per_class`` unconditional real samples per class -> groups [C, ., D].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import torch
+
+
+@dataclass
+class Batch:
+    """One step's inputs: z [B*G, noise_dim], positives pos [B, P, D], and for conditional
+    runs labels / alpha [B*G] (alpha None without guidance) and uncond [B, U, D] or None."""
+
+    z: torch.Tensor
+    pos: torch.Tensor
+    labels: torch.Tensor | None = None
+    alpha: torch.Tensor | None = None
+    uncond: torch.Tensor | None = None
+
+    def generate(self, model) -> torch.Tensor:
+        """x [B, G, D] = f(z) or f(z, c, alpha), grouped like ``pos``."""
+        x = model(self.z) if self.labels is None else model(self.z, self.labels, self.alpha)
+        return x.view(self.pos.shape[0], -1, x.shape[-1])
+
+
+def class_plan(cfg) -> SimpleNamespace:
+    """Classes per step C and per class: generated G, positives P, unconditional reals U."""
+    k = cfg.dataset.num_classes
+    c = cfg.classes_per_step or k
+    if not 1 <= c <= k:
+        raise ValueError(f"train.classes_per_step must be in 1..{k} (the dataset's classes), "
+                         f"got {c}")
+    g, p = cfg.batch_size // c, cfg.data_batch_size // c
+    u = p if cfg.uncond_per_class is None else cfg.uncond_per_class
+    if g < 2 or p < 1:
+        raise ValueError(f"train.batch_size = {cfg.batch_size} / data_batch_size = "
+                         f"{cfg.data_batch_size} over {c} classes per step give {g} generated "
+                         f"and {p} real samples per class; need >= 2 and >= 1 (raise the batch "
+                         f"sizes or lower train.classes_per_step)")
+    if u < 1:
+        raise ValueError(f"train.uncond_per_class must be >= 1, got {u}")
+    return SimpleNamespace(classes=c, gen=g, pos=p, uncond=u)
+
+
+def draw(st, cfg) -> Batch:
+    """The step's inputs, from the checkpointed noise and data streams only.
+
+    Conditional order: classes (data), alpha = negatives.draw (noise; before generating), z
+    (noise), per-class positives (data), unconditional reals when the strategy needs them (data).
+    """
+    if not cfg.conditional:
+        z = st.model.noise(cfg.batch_size, st.noise)
+        return Batch(z, cfg.dataset.sample(cfg.data_batch_size, st.data)[None])
+    plan, ds, c = cfg.plan, cfg.dataset, cfg.plan.classes
+    classes = torch.randperm(ds.num_classes, generator=st.data)[:c]
+    alpha = cfg.negatives.draw(c, st.noise)
+    z = st.model.noise(c * plan.gen, st.noise)
+    pos = ds.sample_class(classes.repeat_interleave(plan.pos), st.data).view(c, plan.pos, -1)
+    uncond = None
+    if "uncond" in cfg.negatives.needs:
+        uncond = ds.sample(c * plan.uncond, st.data).view(c, plan.uncond, -1)
+    return Batch(z, pos, classes.repeat_interleave(plan.gen),
+                 None if alpha is None else alpha.repeat_interleave(plan.gen), uncond)
