@@ -1,7 +1,13 @@
 #!/usr/bin/env python
-"""Draw samples from a trained run (EMA weights) into a .npy file.
+"""Draw samples from a trained run (EMA weights) into a .npy file and, for image runs, PNGs.
 
     python tools/sample.py --workdir results/runs/<run> --num 10000 --out samples.npy
+    python tools/sample.py --workdir results/runs/<image run> --num 80 --grid grid.png
+    python tools/sample.py --workdir results/runs/<image run> --num 50000 --png_dir fid/gen
+
+``--grid`` tiles the samples (a class-conditional run: row c holds class c, the samples have
+balanced labels i mod K); ``--png_dir`` writes one PNG per sample, the folder that
+``zoo.metrics.fid`` compares. Both need a run whose dataset has an image ``shape``.
 """
 from __future__ import annotations
 
@@ -21,23 +27,40 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--num", type=int, default=10000)
-    ap.add_argument("--out", required=True, help="output .npy file")
+    ap.add_argument("--out", default=None, help="output .npy file")
+    ap.add_argument("--grid", default=None, help="image runs: write an image grid PNG")
+    ap.add_argument("--png_dir", default=None, help="image runs: one PNG per sample (for FID)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--raw", action="store_true", help="use the raw (non-EMA) weights")
     args = ap.parse_args(argv)
     console = Console(stderr=True, soft_wrap=True)
-    from zoo.train import restore, sample
+    from zoo.sampling import eval_labels, restore, sample
 
     try:
         if args.num < 1:
             raise ValueError(f"--num must be >= 1, got {args.num}")
-        model, _, _ = restore(args.workdir, use_ema=not args.raw)
+        if not (args.out or args.grid or args.png_dir):
+            raise ValueError("nothing to write: give --out, --grid and/or --png_dir")
+        model, dataset, _ = restore(args.workdir, use_ema=not args.raw)
+        shape = getattr(dataset, "shape", None)
+        if (args.grid or args.png_dir) and shape is None:
+            raise ValueError(f"--grid / --png_dir need an image run (a dataset with a shape); "
+                             f"this run's dataset {dataset!r} has none: use --out FILE.npy")
     except (FileNotFoundError, ValueError) as err:
         return print_error(err)
-    x = sample(model, args.num, args.seed).numpy()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    np.save(args.out, x)
-    console.print(f"wrote {x.shape[0]} samples of dim {x.shape[1]} to {args.out}")
+    x = sample(model, args.num, args.seed)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        np.save(args.out, x.numpy())
+        console.print(f"wrote {x.shape[0]} samples of dim {x.shape[1]} to {args.out}")
+    if args.grid:
+        from zoo.images import save_grid
+        rows, cols = save_grid(args.grid, x, shape, labels=eval_labels(model, args.num))
+        console.print(f"wrote a {rows} x {cols} image grid to {args.grid}")
+    if args.png_dir:
+        from zoo.images import save_pngs
+        save_pngs(args.png_dir, x, shape)
+        console.print(f"wrote {x.shape[0]} PNGs to {args.png_dir}")
     return 0
 
 

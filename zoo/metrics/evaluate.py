@@ -25,6 +25,14 @@ METRIC_GOAL: dict[str, str] = {
     "modes_covered": "max",
     "mode_kl": "min",
     "class_accuracy": "max",
+    # image metrics (zoo.metrics.image, in evaluator features; fid: clean-fid's Inception)
+    "fd": "min",
+    "kid": "min",
+    "feature_precision": "max",
+    "feature_recall": "max",
+    "class_coverage": "max",
+    "classes_covered": "max",
+    "fid": "min",
 }
 
 
