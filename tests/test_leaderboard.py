@@ -33,6 +33,7 @@ def make_run(root, rel, kernel, temps, seed, status=None, ed=None, recall=None, 
                "kernel": kernel, "negatives": "self", "dataset": "grid_gaussians"}
     if status == "finished":
         summary["final_metrics"] = {"energy_distance": ed, "recall": recall}
+        summary["steps_per_s"] = 10.0 + seed
         plt.imsave(wd / "samples.png", np.random.default_rng(seed).random((20, 40, 3)))
     if status == "failed":
         summary["error"] = "FloatingPointError: non-finite loss at step 7"
@@ -74,6 +75,7 @@ def test_every_kind_of_run_is_read_without_crashing(results):
     runs = {p.name: read_run(p) for p in find_runs([results])}
     assert len(runs) == 11 and "notes" not in runs
     assert runs["laplace-a-s0"].status == "finished" and runs["laplace-a-s0"].metrics["energy_distance"] == 0.1
+    assert runs["laplace-a-s0"].metrics["steps_per_s"] == 10.0  # speed from summary.json
     assert runs["gaussian-b-s1"].status == "running" and runs["gaussian-b-s1"].note == "step 40/300"
     assert runs["garbage"].status == "running" and runs["garbage"].note == "step 0/300"
     for name in ("truncated", "list", "no_metrics"):

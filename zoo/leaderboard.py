@@ -21,7 +21,10 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zoo.metrics.evaluate import METRIC_GOAL
+from zoo.metrics.evaluate import METRIC_GOAL as _METRIC_GOAL
+
+RUN_STATS = {"steps_per_s": "max", "wall_time": "min"}  # summary.json fields shown as metrics
+METRIC_GOAL = {**_METRIC_GOAL, **RUN_STATS}
 from zoo.sweeps.live import tail
 from zoo.sweeps.spec import SEED_KEY, short_labels
 
@@ -133,9 +136,10 @@ def read_run(path: Path) -> RunInfo:
     info.status = str(summary.get("status") or ("started" if not summary else "corrupt"))
     metrics = summary.get("final_metrics")
     metrics = metrics if isinstance(metrics, dict) else {}
+    metrics = {**metrics, **{k: summary.get(k) for k in RUN_STATS}}  # speed from the summary
     info.metrics = {k: float(v) for k, v in metrics.items()
                     if isinstance(v, (int, float)) and math.isfinite(v)}
-    if info.status == "finished" and not info.metrics:
+    if info.status == "finished" and not set(info.metrics) - set(RUN_STATS):
         info.status, info.note = "corrupt", "finished without final metrics"
     elif info.status in ("running", "interrupted", "started"):
         info.note = f"step {tail(info.path, 'loss').get('step') or 0}/{summary.get('steps', '?')}"
