@@ -14,11 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPS = {"a": "(1.0, 4.0)", "b": "(0.5, 2.0)"}
 
 
-def _tool_main(name):
+def _tool(name):
     spec = importlib.util.spec_from_file_location(f"tool_{name}", ROOT / "tools" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.main
+    return mod
+
+
+def _tool_main(name):
+    return _tool(name).main
 
 
 def make_run(root, rel, kernel, temps, seed, status=None, ed=None, recall=None, summary_text=None,
@@ -145,3 +149,12 @@ def test_plot_and_samples_pngs(results, tmp_path, capsys):
     assert "3 runs" in capsys.readouterr().out  # laplace-a, gaussian-a, laplace-b at seed 0
     assert main([str(results), "--plot", "mmd", "--x", "temperatures", "--out", str(plot)]) == 2
     assert "no finished run" in capsys.readouterr().err
+
+
+def test_markdown_of_a_sweep_folder_names_the_sweep_that_made_it(tmp_path):
+    lb = _tool("leaderboard")
+    sweep_root = tmp_path / "sweeps" / "toy_kernels"       # gin/sweeps/toy_kernels.py exists
+    assert lb._sweep_commands([sweep_root]).startswith(
+        "python tools/sweep.py gin/sweeps/toy_kernels.py --workers 2 && \\")
+    assert lb._sweep_commands([tmp_path / "sweeps" / "no_such_sweep"]) == ""
+    assert lb._sweep_commands([tmp_path]) == ""

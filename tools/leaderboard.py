@@ -65,11 +65,24 @@ def _table(board) -> Table:
     return table
 
 
+def _sweep_commands(roots) -> str:
+    """'python tools/sweep.py gin/sweeps/<name>.py --workers 2 && \\' for every root that is a
+    sweep folder results/runs/sweeps/<name> with its sweep file: the table's whole recipe."""
+    out = ""
+    for root in roots:
+        path = Path(root).resolve()
+        spec = ROOT / "gin" / "sweeps" / f"{path.name}.py"
+        if path.parent.name == "sweeps" and spec.is_file():
+            out += f"python tools/sweep.py {spec.relative_to(ROOT)} --workers 2 && \\\n"
+    return out
+
+
 def main(argv=None) -> int:
     args = _args(argv)
     command = "python tools/leaderboard.py " + shlex.join(
         [os.path.relpath(a, ROOT) if os.path.isabs(a) and a.startswith(str(ROOT)) else a
          for a in (sys.argv[1:] if argv is None else argv)])
+    command = _sweep_commands(args.roots) + command
     try:
         board = load(args.roots, filters=args.filter, group_by=args.group_by, metrics=args.metric,
                      sort=args.sort)
