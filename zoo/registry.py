@@ -98,3 +98,18 @@ def name_of(obj: Any) -> str:
     if inner is not None and inner is not obj:
         return name_of(inner)
     return getattr(obj, "__name__", type(obj).__name__)
+
+
+def import_all(package: str, path, namespace: dict) -> None:
+    """Import every module of ``package`` (so a new component file registers itself by existing)
+    and put each module's same-named object into ``namespace``: ``zoo.fields.split`` is the field.
+
+    Call as ``import_all(__name__, __path__, globals())`` at the end of a package's __init__.
+    """
+    import importlib
+    import pkgutil
+
+    for info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
+        module = importlib.import_module(f"{package}.{info.name}")
+        if hasattr(module, info.name):
+            namespace[info.name] = getattr(module, info.name)

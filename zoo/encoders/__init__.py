@@ -115,16 +115,6 @@ class FeatureEncoder(nn.Module):
         raise NotImplementedError
 
 
-def _register_all() -> None:
-    """Import every module of this package (a new encoder file registers itself by existing)
-    and re-export each module's class of the same name: ``zoo.encoders.mae`` is the encoder."""
-    import importlib
-    import pkgutil
+from zoo.registry import import_all  # noqa: E402
 
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(module, info.name):
-            globals()[info.name] = getattr(module, info.name)
-
-
-_register_all()
+import_all(__name__, __path__, globals())  # every module registers itself

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import torch
 
+from zoo.kernels import cdist
+
 SELF_MASK = -1e30  # logit for a masked self-pair: exp() underflows to exactly 0
 
 
@@ -98,16 +100,15 @@ def pull(a: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return a @ y - a.sum(-1, keepdim=True) * x
 
 
-def _register_all() -> None:
-    """Import every module of this package (a new field file registers itself by existing)
-    and re-export each module's function of the same name: ``zoo.fields.split`` is the field."""
-    import importlib
-    import pkgutil
-
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(module, info.name):
-            globals()[info.name] = getattr(module, info.name)
+def repulsion(x: torch.Tensor, t: Targets, kernel) -> torch.Tensor:
+    """V- = sum_q k(x,y_q) w_q (y_q - x) / sum_q k(x,y_q) w_q, self-pairs masked -> [B,N,D]."""
+    logits = kernel.log_profile(cdist(x, t.neg))
+    mask = t.self_mask(x.shape[1])
+    if mask is not None:
+        logits = logits.masked_fill(mask, SELF_MASK)
+    return pull(row_normalise(logits, t.neg_w), t.neg, x)
 
 
-_register_all()
+from zoo.registry import import_all  # noqa: E402
+
+import_all(__name__, __path__, globals())  # every module registers itself

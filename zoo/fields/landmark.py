@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import torch
 
-from zoo.fields import SELF_MASK, assemble, pull, row_normalise
+from zoo.fields import assemble, pull, repulsion, row_normalise
 from zoo.fields.split import split
 from zoo.kernels import cdist
 from zoo.registry import register
@@ -166,10 +166,4 @@ def landmark(x, pos, neg=None, *, kernel, x_w=None, pos_w=None, neg_w=None,
     t = assemble(x, pos, neg, x_w, pos_w, neg_w, self_negatives)
     idx = select_landmarks(t.pos, t.pos_w, int(landmarks), seed, selection)
     v_pos = nystrom_attraction(x, t.pos, t.pos_w, idx, kernel, rcond)
-    if t.neg.shape[1] == 0:
-        return v_pos
-    logits = kernel.log_profile(cdist(x, t.neg))
-    mask = t.self_mask(x.shape[1])
-    if mask is not None:
-        logits = logits.masked_fill(mask, SELF_MASK)
-    return v_pos - pull(row_normalise(logits, t.neg_w), t.neg, x)
+    return v_pos if t.neg.shape[1] == 0 else v_pos - repulsion(x, t, kernel)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from zoo.fields import SELF_MASK, assemble, pull, row_normalise
+from zoo.fields import assemble, pull, repulsion, row_normalise
 from zoo.kernels import cdist
 from zoo.registry import register
 
@@ -25,10 +25,4 @@ def split(x, pos, neg=None, *, kernel, x_w=None, pos_w=None, neg_w=None,
     x = x.float()
     t = assemble(x, pos, neg, x_w, pos_w, neg_w, self_negatives)
     v_pos = pull(row_normalise(kernel.log_profile(cdist(x, t.pos)), t.pos_w), t.pos, x)
-    if t.neg.shape[1] == 0:
-        return v_pos
-    logits = kernel.log_profile(cdist(x, t.neg))
-    mask = t.self_mask(x.shape[1])
-    if mask is not None:
-        logits = logits.masked_fill(mask, SELF_MASK)
-    return v_pos - pull(row_normalise(logits, t.neg_w), t.neg, x)
+    return v_pos if t.neg.shape[1] == 0 else v_pos - repulsion(x, t, kernel)
