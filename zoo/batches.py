@@ -26,9 +26,13 @@ class Batch:
     uncond: torch.Tensor | None = None
 
     def generate(self, model) -> torch.Tensor:
-        """x [B, G, D] = f(z) or f(z, c, alpha), grouped like ``pos``."""
+        """x [B, G, D] = f(z) or f(z, c, alpha), grouped like ``pos``.
+
+        Any generator output is flattened per sample first: images [n, C, H, W] (``conv``,
+        ``dit``) become rows [n, C*H*W], the layout of the dataset's rows; rows [n, D] are
+        only viewed (the same tensor as before images were supported)."""
         x = model(self.z) if self.labels is None else model(self.z, self.labels, self.alpha)
-        return x.view(self.pos.shape[0], -1, x.shape[-1])
+        return x.reshape(self.pos.shape[0], -1, x[0].numel())
 
 
 def class_plan(cfg) -> SimpleNamespace:

@@ -3,9 +3,12 @@
     x = f(z)  or  x = f(z, c, alpha = 1)      z from a seeded torch.Generator (no global RNG)
 
 A class-conditional generator (``dataset.conditional``) gets ``num_classes`` and is sampled
-marginally with balanced labels (i mod K). Shapes: samples [n, D].
+marginally with balanced labels (i mod K). Shapes: samples [n, D] (an image generator's
+[n, C, H, W] output is flattened to the dataset's rows, C*H*W = D).
 """
 from __future__ import annotations
+
+import inspect
 
 import gin
 import torch
@@ -16,11 +19,29 @@ from zoo.generators import mlp
 EVAL_SEED_OFFSET = 10**5  # evaluation noise seed = train.seed + this, apart from training noise
 
 
+def _accepts(fn, name: str) -> bool:
+    """Whether ``fn`` (a function, or a class: its ``__init__``) has a parameter ``name``.
+
+    Gin wraps a registered class's ``__init__`` with ``functools.wraps``, so the signature seen
+    here is the component's own."""
+    try:
+        sig = inspect.signature(fn.__init__ if isinstance(fn, type) else fn)
+    except (TypeError, ValueError):
+        return False
+    return name in sig.parameters
+
+
 def make_generator(generator, dataset) -> torch.nn.Module:
-    """``generator(out_dim=D)``, plus ``num_classes=K`` when the dataset is class-conditional."""
+    """``generator(out_dim=D)``, plus ``num_classes=K`` when the dataset is class-conditional
+    and ``shape=(C, H, W)`` when the dataset has an image shape and the generator takes one
+    (``conv``, ``dit``; they output images [n, C, H, W])."""
+    kw = {"out_dim": dataset.dim}
     if getattr(dataset, "conditional", False):
-        return generator(out_dim=dataset.dim, num_classes=dataset.num_classes)
-    return generator(out_dim=dataset.dim)
+        kw["num_classes"] = dataset.num_classes
+    shape = getattr(dataset, "shape", None)
+    if shape is not None and _accepts(generator, "shape"):
+        kw["shape"] = tuple(shape)
+    return generator(**kw)
 
 
 def eval_labels(model, n: int) -> torch.Tensor | None:
@@ -39,7 +60,8 @@ def sample(model, n: int, seed: int, chunk: int = 8192) -> torch.Tensor:
     labels, out = eval_labels(model, n), []
     for i in range(0, n, chunk):
         z = model.noise(min(chunk, n - i), g)
-        out.append(model(z) if labels is None else model(z, labels[i:i + len(z)]))
+        x = model(z) if labels is None else model(z, labels[i:i + len(z)])
+        out.append(x.reshape(len(z), -1))  # images [n, C, H, W] -> rows [n, C*H*W]
     return torch.cat(out)
 
 

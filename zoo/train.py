@@ -6,6 +6,14 @@ with the extra negatives y- of ``train.negatives`` (zoo.negatives; x itself is a
 Then an optimizer step and an EMA update of the weights. Every choice is a registered component
 bound in gin (``train.dataset = @checkerboard()``, ``train.field = @meanshift``, ...).
 
+With a frozen encoder phi (``train.encoder = @identity()``, ``@random_conv()``, ``@mae()``;
+default None: the flat path above, unchanged) on an image dataset (``dataset.shape`` = (C, H, W);
+its rows are [n, C*H*W]), the step drifts in feature space (``zoo.features``):
+    x = f(z) as images;  feats = phi(x) (gradients reach f);  phi(y+), phi(y-) under no_grad
+    loss = mean_b feature_drift_loss(feats, phi(y+), phi(y-))   (sum over feature sets)
+The drift target is rebuilt inside every feature_drift_loss call, so an encoder run takes one
+optimizer step per target: it requires ``train.inner_steps = 1`` (checked before training).
+
 Each step's inputs (one group, or one per class on class-conditional data) are drawn by
 ``zoo.batches``; sampling and restoring a trained generator live in ``zoo.sampling``.
 
@@ -31,6 +39,7 @@ from zoo import runs as runs_lib
 from zoo.batches import Batch, class_plan, draw
 from zoo.data import check_dataset
 from zoo.drift import check_temperatures, drift, scaled_loss
+from zoo.features import feature_drift_loss
 from zoo.fields import meanshift
 from zoo.generators import mlp
 from zoo.kernels import laplace
@@ -42,6 +51,24 @@ from zoo.registry import name_of
 from zoo.sampling import EVAL_SEED_OFFSET, eval_labels, make_generator, sample
 from zoo.schedules import constant
 from zoo.progress import StepProgress
+
+
+def _check_encoder(encoder, dataset, inner_steps):
+    """The frozen encoder module (a gin class reference is built), or None; ValueError when the
+    dataset has no image shape or ``inner_steps`` != 1 (the target is not reusable)."""
+    if encoder is None:
+        return None
+    if not isinstance(encoder, torch.nn.Module):
+        encoder = encoder()  # train.encoder = @identity (a class) rather than @identity()
+    shape = getattr(dataset, "shape", None)
+    if shape is None or math.prod(shape) != dataset.dim:
+        raise ValueError(f"train.encoder = {name_of(encoder)} needs an image dataset (shape = "
+                         f"(C, H, W) with C*H*W = dim); dataset '{dataset.name}' has shape "
+                         f"{shape} and dim {dataset.dim}. Unset train.encoder for point data")
+    if inner_steps != 1:
+        raise ValueError(f"train.inner_steps must be 1 with train.encoder (the feature drift "
+                         f"target is rebuilt every step and not reused), got {inner_steps}")
+    return encoder.eval().requires_grad_(False)
 
 
 def _validate(batch_size, data_batch_size, steps, ema_decay, temperatures, inner_steps):
@@ -94,6 +121,49 @@ def _evaluate(model, cfg):
     return metrics, samples, data
 
 
+def _features(encoder, rows: torch.Tensor, shape) -> dict:
+    """{name: [B, M, L, C]} = encoder(rows [B, M, D] as images [B*M, C, H, W])."""
+    b, m = rows.shape[:2]
+    feats = encoder(rows.reshape(b * m, *shape))
+    return {name: f.reshape(b, m, *f.shape[1:]) for name, f in feats.items()}
+
+
+def _update_encoded(st, batch: Batch, cfg, temps) -> dict:
+    """One optimizer step on the feature drift loss through the frozen ``cfg.encoder``.
+
+    Generated images go through the encoder with gradients; positives and the extra negatives
+    (flat rows, like the generated batch the strategies see) under no_grad. Stats: the total
+    ``loss``, ``drift_rms`` (root sum of squares over sets) and every set's ``<set>/<stat>``.
+    """
+    model, opt, shape = st.model, st.opt, cfg.dataset.shape
+    x = batch.generate(model)
+    if not torch.isfinite(x).all():
+        return {"loss": float("nan")}
+    neg, neg_w = cfg.negatives(x.detach(), st.step, pos=batch.pos, uncond=batch.uncond,
+                               generator=st.data)
+    feats = _features(cfg.encoder, x, shape)
+    with torch.no_grad():
+        pos_feats = _features(cfg.encoder, batch.pos, shape)
+        neg_feats = None if neg is None else _features(cfg.encoder, neg, shape)
+    loss, stats = feature_drift_loss(feats, pos_feats, neg_feats, neg_w=neg_w, field=cfg.field,
+                                     kernel=cfg.kernel, temperatures=temps)
+    loss = loss.mean()
+    stats = {key: float(v) for key, v in stats.items()}
+    stats["drift_rms"] = math.sqrt(sum(v * v for key, v in stats.items()
+                                       if key.endswith("/drift_rms")))
+    if batch.alpha is not None:
+        stats["alpha"] = float(batch.alpha.mean())
+    stats["loss"] = loss.item()
+    if not math.isfinite(stats["loss"]):
+        return stats
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    opt.step()
+    return stats
+
+
 def _update(st, batch: Batch, cfg, temps) -> dict:
     """One drift target, ``inner_steps`` optimizer steps toward it; returns float stats.
 
@@ -103,6 +173,8 @@ def _update(st, batch: Batch, cfg, temps) -> dict:
     inner steps > 1 regress the same z onto the same fixed goal again, which lets a smooth
     generator follow a field that changes direction on short length scales.
     """
+    if cfg.encoder is not None:
+        return _update_encoded(st, batch, cfg, temps)
     model, opt = st.model, st.opt
     x = batch.generate(model)
     if not torch.isfinite(x).all():
@@ -178,7 +250,7 @@ def _build(cfg) -> State:
 
 @gin.configurable(denylist=["workdir", "config_text", "progress"])
 def train(workdir=None, config_text: str = "", progress: bool = True, *,
-          dataset=gin.REQUIRED, generator=mlp, field=meanshift, kernel=laplace,
+          dataset=gin.REQUIRED, generator=mlp, encoder=None, field=meanshift, kernel=laplace,
           negatives=negatives_lib.self,
           temperatures=(0.02, 0.05, 0.2), temperature_schedule=constant(), steps: int = 2000,
           seed: int = 0, batch_size: int = 2048, data_batch_size: int | None = None,
@@ -193,6 +265,7 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
     cfg.data_batch_size = data_batch_size or batch_size
     _validate(batch_size, data_batch_size, steps, ema_decay, temperatures, inner_steps)
     check_dataset(dataset)
+    cfg.encoder = _check_encoder(encoder, dataset, inner_steps)
     cfg.negatives = negatives if isinstance(negatives, Negatives) else negatives()
     check_supported(cfg.negatives, dataset)
     cfg.conditional = bool(getattr(dataset, "conditional", False))
@@ -211,6 +284,8 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
     start = st.step
     summary = run.update_summary(status="running", workdir=str(run.path), steps=steps, seed=seed,
                                  dataset=dataset.name, **names, git_commit=runs_lib.git_commit(),
+                                 **({} if cfg.encoder is None
+                                    else {"encoder": name_of(cfg.encoder)}),
                                  resumed_from=start or None)
     if start >= steps and summary.get("final_metrics"):
         return run.update_summary(status="finished")
@@ -260,10 +335,20 @@ def _loop(run, bar, stop, st: State, cfg) -> None:
         _record(run, bar, st, cfg, stats, temps)
 
 
+def _base_key(key: str, rename: dict) -> str:
+    """A stat's key with scheduled temperatures named by their base values: ``drift_rms/<t>``
+    and, for an encoder's feature sets, ``<set>/drift_rms/<t>``."""
+    if key in rename:
+        return rename[key]
+    head, sep, tail = key.rpartition("/drift_rms/")
+    flat = "drift_rms/" + tail
+    return f"{head}/{rename[flat]}" if sep and flat in rename else key
+
+
 def _record(run, bar, st: State, cfg, stats: dict, temps) -> None:
     """Progress bar, metrics.jsonl, periodic evaluation and checkpoint after a step."""
     rename = {f"drift_rms/{t:g}": f"drift_rms/{b:g}" for t, b in zip(temps, cfg.temperatures)}
-    rec = {rename.get(k, k): round(v, 6) for k, v in stats.items()}
+    rec = {_base_key(k, rename): round(v, 6) for k, v in stats.items()}
     bar.update(st.step, rec["loss"], rec.get("drift_rms", float("nan")))
     if st.step % cfg.log_every == 0 or st.step == cfg.steps:
         run.log({"kind": "train", "step": st.step, **rec, "steps_per_s": bar.rate()})
