@@ -39,7 +39,7 @@ from zoo import runs as runs_lib
 from zoo.batches import Batch, class_plan, draw
 from zoo.data import check_dataset
 from zoo.drift import check_temperatures, drift, scaled_loss
-from zoo.features import feature_drift_loss
+from zoo import feature_step
 from zoo.fields import meanshift
 from zoo.generators import mlp
 from zoo.kernels import laplace
@@ -51,24 +51,6 @@ from zoo.registry import name_of
 from zoo.sampling import EVAL_SEED_OFFSET, eval_labels, make_generator, sample
 from zoo.schedules import constant
 from zoo.progress import StepProgress
-
-
-def _check_encoder(encoder, dataset, inner_steps):
-    """The frozen encoder module (a gin class reference is built), or None; ValueError when the
-    dataset has no image shape or ``inner_steps`` != 1 (the target is not reusable)."""
-    if encoder is None:
-        return None
-    if not isinstance(encoder, torch.nn.Module):
-        encoder = encoder()  # train.encoder = @identity (a class) rather than @identity()
-    shape = getattr(dataset, "shape", None)
-    if shape is None or math.prod(shape) != dataset.dim:
-        raise ValueError(f"train.encoder = {name_of(encoder)} needs an image dataset (shape = "
-                         f"(C, H, W) with C*H*W = dim); dataset '{dataset.name}' has shape "
-                         f"{shape} and dim {dataset.dim}. Unset train.encoder for point data")
-    if inner_steps != 1:
-        raise ValueError(f"train.inner_steps must be 1 with train.encoder (the feature drift "
-                         f"target is rebuilt every step and not reused), got {inner_steps}")
-    return encoder.eval().requires_grad_(False)
 
 
 def _validate(batch_size, data_batch_size, steps, ema_decay, temperatures, inner_steps):
@@ -121,49 +103,6 @@ def _evaluate(model, cfg):
     return metrics, samples, data
 
 
-def _features(encoder, rows: torch.Tensor, shape) -> dict:
-    """{name: [B, M, L, C]} = encoder(rows [B, M, D] as images [B*M, C, H, W])."""
-    b, m = rows.shape[:2]
-    feats = encoder(rows.reshape(b * m, *shape))
-    return {name: f.reshape(b, m, *f.shape[1:]) for name, f in feats.items()}
-
-
-def _update_encoded(st, batch: Batch, cfg, temps) -> dict:
-    """One optimizer step on the feature drift loss through the frozen ``cfg.encoder``.
-
-    Generated images go through the encoder with gradients; positives and the extra negatives
-    (flat rows, like the generated batch the strategies see) under no_grad. Stats: the total
-    ``loss``, ``drift_rms`` (root sum of squares over sets) and every set's ``<set>/<stat>``.
-    """
-    model, opt, shape = st.model, st.opt, cfg.dataset.shape
-    x = batch.generate(model)
-    if not torch.isfinite(x).all():
-        return {"loss": float("nan")}
-    neg, neg_w = cfg.negatives(x.detach(), st.step, pos=batch.pos, uncond=batch.uncond,
-                               generator=st.data)
-    feats = _features(cfg.encoder, x, shape)
-    with torch.no_grad():
-        pos_feats = _features(cfg.encoder, batch.pos, shape)
-        neg_feats = None if neg is None else _features(cfg.encoder, neg, shape)
-    loss, stats = feature_drift_loss(feats, pos_feats, neg_feats, neg_w=neg_w, field=cfg.field,
-                                     kernel=cfg.kernel, temperatures=temps)
-    loss = loss.mean()
-    stats = {key: float(v) for key, v in stats.items()}
-    stats["drift_rms"] = math.sqrt(sum(v * v for key, v in stats.items()
-                                       if key.endswith("/drift_rms")))
-    if batch.alpha is not None:
-        stats["alpha"] = float(batch.alpha.mean())
-    stats["loss"] = loss.item()
-    if not math.isfinite(stats["loss"]):
-        return stats
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    if cfg.grad_clip:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-    opt.step()
-    return stats
-
-
 def _update(st, batch: Batch, cfg, temps) -> dict:
     """One drift target, ``inner_steps`` optimizer steps toward it; returns float stats.
 
@@ -174,7 +113,7 @@ def _update(st, batch: Batch, cfg, temps) -> dict:
     generator follow a field that changes direction on short length scales.
     """
     if cfg.encoder is not None:
-        return _update_encoded(st, batch, cfg, temps)
+        return feature_step.update(st, batch, cfg, temps)
     model, opt = st.model, st.opt
     x = batch.generate(model)
     if not torch.isfinite(x).all():
@@ -265,7 +204,7 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
     cfg.data_batch_size = data_batch_size or batch_size
     _validate(batch_size, data_batch_size, steps, ema_decay, temperatures, inner_steps)
     check_dataset(dataset)
-    cfg.encoder = _check_encoder(encoder, dataset, inner_steps)
+    cfg.encoder = feature_step.check_encoder(encoder, dataset, inner_steps)
     cfg.negatives = negatives if isinstance(negatives, Negatives) else negatives()
     check_supported(cfg.negatives, dataset)
     cfg.conditional = bool(getattr(dataset, "conditional", False))
