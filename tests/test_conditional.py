@@ -1,7 +1,6 @@
 """Class-conditional toys end to end: per-class data, the conditional generator, class_accuracy,
 training with @cfg() / @other_class(), and SIGKILL + resume with @cfg()."""
 import json
-import subprocess
 
 import pytest
 import torch
@@ -13,7 +12,7 @@ from zoo.metrics.evaluate import METRIC_GOAL, evaluate
 from zoo.metrics.modes import class_accuracy
 from zoo.sampling import eval_labels, make_generator, sample
 
-from tests.test_train import DEBUG, PY, ROOT, tool
+from tests.test_train import DEBUG, kill_and_resume, tool
 
 COND = [*DEBUG, "--gin_param", "grid_gaussians.conditional = True",
         "--gin_param", "train.classes_per_step = 5", "--gin_param", "train.batch_size = 80",
@@ -128,19 +127,8 @@ def test_conditional_run_learns_the_classes(tmp_path, name):
 def test_cfg_sigkill_and_resume_is_bit_identical(tmp_path):
     args = [*COND, "--gin_param", "train.negatives = @cfg()", "--gin_param", "train.steps = 30",
             "--gin_param", "train.checkpoint_every = 7", "--gin_param", "train.eval_every = 0"]
-    tool("train.py", *args, "--workdir", str(tmp_path / "a"))
-    killed = subprocess.run([PY, str(ROOT / "tests" / "killer.py"), "15", *args,
-                             "--workdir", str(tmp_path / "b")], cwd=ROOT, capture_output=True)
-    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
-    killed_at = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["step"]
-    assert 15 <= killed_at < 30
-    tool("train.py", *args, "--workdir", str(tmp_path / "b"))
-    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)
-    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
+    a, _, _ = kill_and_resume(args, tmp_path, 30)
     assert "class_embed.weight" in a["model"]
-    for part in ("model", "ema"):
-        for key in a[part]:
-            assert torch.equal(a[part][key], b[part][key]), (part, key)
     runs = [[(r["loss"], r["alpha"]) for r in _final(tmp_path / d)[2]] for d in "ab"]
     assert runs[0] == runs[1]
     assert json.loads((tmp_path / "b" / "summary.json").read_text())["final_metrics"] == \
