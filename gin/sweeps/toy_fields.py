@@ -1,4 +1,4 @@
-"""Fields x kernels on the default 2-D recipe (gin/experiments/toy.gin), 2 toys x 3 seeds.
+"""Fields x kernels on the default 2-D recipe (gin/experiments/toy.gin), 3 toys x 3 seeds.
 
     python tools/sweep.py gin/sweeps/toy_fields.py --workers 2
     python tools/leaderboard.py results/runs/sweeps/toy_fields --group_by dataset,field,kernel \
@@ -8,7 +8,7 @@ Every field with the recipe's Laplace kernel, temperatures (1.0, 4.0) mean dista
 to (0.03, 0.12), raw per-temperature forces, 8 inner steps; then `split` with every other
 positive kernel, and `mmd` with the energy kernel (the energy-distance flow). One gin line
 changes per row, nothing is tuned per field: a field that needs other settings shows it here.
-Short runs (300 steps, batch 256) so that the 90 runs fit in about half an hour on 2 cores.
+Short runs (300 steps, batch 256) so that the 135 runs fit in about 35 minutes on 2 cores.
 `meanshift` runs twice: with the release's affinity floor 1e-6 and with floor 0.
 `sinkhorn` anneals its epsilon faster (scaling 0.8) to keep its cost near the others'.
 """
@@ -34,6 +34,6 @@ KERNELS = product(
     sweep("train.kernel", ["@gaussian", "@imq", "@cauchy", "@matern32", "@matern52"]),
 )
 AXES = product(
-    sweep("train.dataset", ["@grid_gaussians()", "@checkerboard()"]),
+    sweep("train.dataset", ["@grid_gaussians()", "@checkerboard()", "@swiss_roll()"]),
     chain(FIELDS, EXTRA, KERNELS),
 )
