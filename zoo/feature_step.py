@@ -14,7 +14,6 @@ import math
 
 import torch
 
-from zoo.batches import Batch
 from zoo.features import feature_drift_loss
 from zoo.registry import name_of
 
@@ -46,37 +45,21 @@ def features(encoder, rows: torch.Tensor, shape) -> dict:
 
 
 
-def update(st, batch: Batch, cfg, temps) -> dict:
-    """One optimizer step on the feature drift loss through the frozen ``cfg.encoder``.
+def loss(x, pos, neg, neg_w, cfg, temps) -> tuple[torch.Tensor, dict]:
+    """(mean feature drift loss, float stats) through the frozen ``cfg.encoder``.
 
-    Generated images go through the encoder with gradients; positives and the extra negatives
-    (flat rows, like the generated batch the strategies see) under no_grad. Stats: the total
-    ``loss``, ``drift_rms`` (root sum of squares over sets) and every set's ``<set>/<stat>``.
+    x [B, G, D] generated rows (with gradients), pos [B, P, D], neg [B, Q, D] or None: rows of
+    ``cfg.dataset.shape`` images; positives and negatives go through the encoder under no_grad.
+    Stats: ``drift_rms`` (root sum of squares over sets) and every set's ``<set>/<stat>``.
     """
-    model, opt, shape = st.model, st.opt, cfg.dataset.shape
-    x = batch.generate(model)
-    if not torch.isfinite(x).all():
-        return {"loss": float("nan")}
-    neg, neg_w = cfg.negatives(x.detach(), st.step, pos=batch.pos, uncond=batch.uncond,
-                               generator=st.data)
+    shape = cfg.dataset.shape
     feats = features(cfg.encoder, x, shape)
     with torch.no_grad():
-        pos_feats = features(cfg.encoder, batch.pos, shape)
+        pos_feats = features(cfg.encoder, pos, shape)
         neg_feats = None if neg is None else features(cfg.encoder, neg, shape)
-    loss, stats = feature_drift_loss(feats, pos_feats, neg_feats, neg_w=neg_w, field=cfg.field,
-                                     kernel=cfg.kernel, temperatures=temps)
-    loss = loss.mean()
+    total, stats = feature_drift_loss(feats, pos_feats, neg_feats, neg_w=neg_w, field=cfg.field,
+                                      kernel=cfg.kernel, temperatures=temps)
     stats = {key: float(v) for key, v in stats.items()}
     stats["drift_rms"] = math.sqrt(sum(v * v for key, v in stats.items()
                                        if key.endswith("/drift_rms")))
-    if batch.alpha is not None:
-        stats["alpha"] = float(batch.alpha.mean())
-    stats["loss"] = loss.item()
-    if not math.isfinite(stats["loss"]):
-        return stats
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    if cfg.grad_clip:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-    opt.step()
-    return stats
+    return total.mean(), stats

@@ -103,6 +103,14 @@ def _evaluate(model, cfg):
     return metrics, samples, data
 
 
+def _optimizer_step(st, loss: torch.Tensor, grad_clip) -> None:
+    st.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(st.model.parameters(), grad_clip)
+    st.opt.step()
+
+
 def _update(st, batch: Batch, cfg, temps) -> dict:
     """One drift target, ``inner_steps`` optimizer steps toward it; returns float stats.
 
@@ -110,32 +118,30 @@ def _update(st, batch: Batch, cfg, temps) -> dict:
 
     loss = mean ||f(z)/c - stopgrad(goal')||^2 with goal' from the first forward pass (Alg. 1);
     inner steps > 1 regress the same z onto the same fixed goal again, which lets a smooth
-    generator follow a field that changes direction on short length scales.
+    generator follow a field that changes direction on short length scales. With an encoder
+    the loss is ``feature_step.loss`` (one inner step, checked before training).
     """
-    if cfg.encoder is not None:
-        return feature_step.update(st, batch, cfg, temps)
-    model, opt = st.model, st.opt
+    model = st.model
     x = batch.generate(model)
     if not torch.isfinite(x).all():
         return {"loss": float("nan")}  # diverged generator: reported as a non-finite loss
     neg, neg_w = cfg.negatives(x.detach(), st.step, pos=batch.pos, uncond=batch.uncond,
                                generator=st.data)
-    goal, c, stats = drift(x.detach(), batch.pos, neg, field=cfg.field, kernel=cfg.kernel,
-                           temperatures=temps, neg_w=neg_w)
-    stats = {key: float(v) for key, v in stats.items()}
+    if cfg.encoder is not None:
+        first, stats = feature_step.loss(x, batch.pos, neg, neg_w, cfg, temps)
+    else:
+        goal, c, stats = drift(x.detach(), batch.pos, neg, field=cfg.field, kernel=cfg.kernel,
+                               temperatures=temps, neg_w=neg_w)
+        stats = {key: float(v) for key, v in stats.items()}
+        first = scaled_loss(x, goal, c).mean()
     if batch.alpha is not None:
         stats["alpha"] = float(batch.alpha.mean())
-    for k in range(cfg.inner_steps):
-        loss = scaled_loss(batch.generate(model) if k else x, goal, c).mean()
-        if k == 0:
-            stats["loss"] = loss.item()
-            if not math.isfinite(stats["loss"]):
-                return stats
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
+    stats["loss"] = first.item()
+    if not math.isfinite(stats["loss"]):
+        return stats
+    _optimizer_step(st, first, cfg.grad_clip)
+    for _ in range(1, cfg.inner_steps):
+        _optimizer_step(st, scaled_loss(batch.generate(model), goal, c).mean(), cfg.grad_clip)
     return stats
 
 
