@@ -46,7 +46,7 @@ def main(argv=None) -> int:
 
     from zoo.drift import check_temperatures
     from zoo.plots import probe_png
-    from zoo.probe import displacement, probe
+    from zoo.probe import probe
     from zoo.sampling import restore, sample
 
     try:
@@ -66,8 +66,7 @@ def main(argv=None) -> int:
     console.print(f"field {bound['field'].__name__}, temperatures {tuple(round(t, 4) for t in temps)}")
     console.print(_table(result))
     out = run.path / "probe.png"
-    disp = displacement(x, dataset.sample(args.num, __import__("torch").Generator().manual_seed(1)), **kw)
-    probe_png(out, dataset.held_out(args.num), x, disp, result["moved"],
+    probe_png(out, dataset.held_out(args.num), x, result["displacement"], result["moved"],
               title=f"{run.path.name}: field at t = {args.t}")
     console.print(f"wrote {out}")
     return 0

@@ -32,13 +32,13 @@ def _cos(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.cosine_similarity(a, b, dim=-1, eps=1e-12)
 
 
-def field_checks(x, dataset, gen: torch.Generator, **drift_kw) -> dict[str, float]:
-    """agreement (and, for mixtures, off_mode share and to_mode cosine) at samples x [N, D]."""
+def field_checks(x, dataset, gen: torch.Generator, **drift_kw) -> tuple[dict, torch.Tensor]:
+    """(agreement and, for mixtures, off_mode share and to_mode cosine; d_1 [N, D]) at x [N, D]."""
     n = x.shape[0]
     d1 = displacement(x, dataset.sample(n, gen), **drift_kw)
     d2 = displacement(x, dataset.sample(n, gen), **drift_kw)
     out = {"agreement": _cos(d1, d2).mean().item()}
-    modes = getattr(dataset, "modes", None)
+    modes = dataset.modes
     if modes is not None:
         dist = torch.cdist(x, modes)
         near, idx = dist.min(1)
@@ -46,7 +46,7 @@ def field_checks(x, dataset, gen: torch.Generator, **drift_kw) -> dict[str, floa
         out["off_mode"] = off.float().mean().item()
         if off.any():
             out["to_mode"] = _cos(d1[off], modes[idx[off]] - x[off]).mean().item()
-    return out
+    return out, d1
 
 
 def particles(x, dataset, gen: torch.Generator, steps: int, lr: float = 1.0,
@@ -62,15 +62,15 @@ def particles(x, dataset, gen: torch.Generator, steps: int, lr: float = 1.0,
 
 def probe(x, dataset, *, steps: int = 200, lr: float = 1.0, eval_num: int = 4096,
           seed: int = 0, **drift_kw) -> dict[str, dict[str, float]]:
-    """{'samples': metrics + field checks, 'particles': metrics, 'moved': [N, D]} for x [N, D].
+    """{'samples': metrics + field checks, 'particles': metrics, 'moved': [N, D] particles,
+    'displacement': [N, D] field at x} for samples x [N, D].
 
     drift_kw go to ``drift_target`` (field, kernel, temperatures, scaling, combine).
     """
     gen = torch.Generator().manual_seed(seed)
     data = dataset.held_out(eval_num)
-    extra = {}
-    if getattr(dataset, "modes", None) is not None:
-        extra = {"modes": dataset.modes, "mode_std": dataset.mode_std}
+    extra = {"modes": dataset.modes, "mode_std": dataset.mode_std}
     moved = particles(x, dataset, gen, steps, lr, **drift_kw)
-    return {"samples": {**evaluate(x, data, **extra), **field_checks(x, dataset, gen, **drift_kw)},
-            "particles": evaluate(moved, data, **extra), "moved": moved}
+    checks, disp = field_checks(x, dataset, gen, **drift_kw)
+    return {"samples": {**evaluate(x, data, **extra), **checks},
+            "particles": evaluate(moved, data, **extra), "moved": moved, "displacement": disp}
