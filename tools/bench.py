@@ -1,139 +1,30 @@
-#!/usr/bin/env python
 """Benchmarks of the heavy steps, one subcommand each; a rich table, optionally markdown.
 
-    python tools/bench.py landmark --sizes 1024,4096 --dims 2,64 --landmarks 64,256 \
-        --threads 1 --markdown results/bench_landmark.md
+    python tools/bench.py <benchmark> [options] [--markdown results/bench_<benchmark>.md]
+    python tools/bench.py <benchmark> --help        (what it measures and its options)
 
-``landmark``: the Nystrom ``landmark`` field against the exact ``split`` field (whose attraction
-it approximates) and the release's ``meanshift``, on an isotropic Gaussian mixture (8 modes)
-with N = P = Q, the generated batch among the negatives (as in training), coordinates scaled
-like ``drift(scaling="official")`` (mean pairwise distance ~ sqrt(D)) and the temperature in
-units of that mean distance. Error = ||V - V_split|| / ||V_split||; time = median over
-``--repeats`` calls after one warm-up (landmark time includes choosing the landmarks).
-A later benchmark is a new ``add_parser`` + a small ``run_<name>`` returning a ``Report``.
+Every module of tools/benchmarks/ is a subcommand (``landmark``, ...); a new benchmark is a new
+module there (see tools/benchmarks/__init__.py). Shared options: ``--threads`` (default 1),
+``--device``, ``--repeats``, ``--seed``, ``--markdown FILE`` (the table with the command that
+regenerates it and the machine it ran on).
 """
 from __future__ import annotations
 
 import argparse
-import platform
+import importlib
 import shlex
-import statistics
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 
 import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-import zoo  # noqa: E402
-from zoo.kernels import cdist  # noqa: E402
-
-
-@dataclass
-class Report:
-    """One benchmark's result: a title, column names, rows of strings and notes."""
-
-    title: str
-    columns: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo, else platform.processor()."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine(device: str) -> str:
-    """One line: CPU, cores, torch threads, torch/python versions, and the GPU if used."""
-    gpu = f", GPU {torch.cuda.get_device_name()}" if device.startswith("cuda") else ""
-    return (f"{cpu_model()} ({torch.get_num_threads()} torch threads of {__import__('os').cpu_count()} "
-            f"cores), torch {torch.__version__}, python {platform.python_version()}{gpu}")
-
-
-def median_time(fn, repeats: int, device: str) -> float:
-    """Median wall seconds of ``fn()`` over ``repeats`` calls, after one warm-up call."""
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def mixture(n: int, d: int, g: torch.Generator, modes: int = 8) -> torch.Tensor:
-    """[1, n, d] samples of an isotropic Gaussian mixture (modes ~ N(0, I), std 0.25)."""
-    means = torch.randn(modes, d, generator=g)
-    return (means[torch.randint(modes, (n,), generator=g)] + 0.25 * torch.randn(n, d, generator=g))[None]
-
-
-def landmark_inputs(n: int, d: int, seed: int, device: str):
-    """x, pos, neg [1, n, d] scaled so the mean distance x -> pos is sqrt(d)."""
-    g = torch.Generator().manual_seed(seed)
-    pos, x, neg = mixture(n, d, g), mixture(n, d, g), mixture(n, d, g)
-    c = cdist(x[:, :512], pos[:, :512]).mean() / d**0.5
-    return tuple((t / c).to(device) for t in (x, pos, neg))
-
-
-def landmark_rows(n: int, d: int, args) -> list[list[str]]:
-    """Rows for one (N, D): split, meanshift, then landmark at every m.
-
-    Each row: field, N, D, m, error vs split, ms/call, speed-up, attraction-only ms (the
-    positive term alone, neg=None and no self-negatives: where the O(N P) -> O(N m) saving is).
-    """
-    x, pos, neg = landmark_inputs(n, d, args.seed, args.device)
-    kernel = zoo.build("kernel", args.kernel, tau=args.tau * d**0.5)
-    time_it = lambda fn: median_time(fn, args.repeats, args.device)
-
-    def field(name, attraction_only=False, **kw):
-        extra = {"neg": None, "self_negatives": False} if attraction_only else {"neg": neg}
-        return lambda: zoo.build("field", name, x=x, pos=pos, kernel=kernel, **extra, **kw)
-
-    exact = field("split")()
-    rows = [["split", n, d, "-", "0 (reference)", time_it(field("split")),
-             time_it(field("split", attraction_only=True))],
-            ["meanshift", n, d, "-", "- (other field)", time_it(field("meanshift")), None]]
-    for m in args.landmarks:
-        fn = field("landmark", landmarks=m)
-        err = ((fn() - exact).norm() / exact.norm()).item()
-        rows.append(["landmark", n, d, m, f"{err:.4f}", time_it(fn),
-                     time_it(field("landmark", attraction_only=True, landmarks=m))])
-    t_split = rows[0][5]
-    return [[str(v) for v in r[:5]] + [f"{1e3 * r[5]:.1f}", f"{t_split / r[5]:.2f}x",
-                                       "-" if r[6] is None else f"{1e3 * r[6]:.1f}"] for r in rows]
-
-
-def run_landmark(args) -> Report:
-    report = Report(f"landmark (Nystrom) vs split vs meanshift: {args.kernel} kernel, tau = {args.tau:g} "
-                    "mean distances", ["field", "N=P=Q", "D", "m", "rel. error vs split",
-                                       "ms / call (median)", "speed-up vs split",
-                                       "attraction only, ms"])
-    console = Console(stderr=True)
-    for n in args.sizes:
-        for d in args.dims:
-            with console.status(f"N = {n}, D = {d}"):
-                report.rows += landmark_rows(n, d, args)
-    report.notes = [f"Input: 8-mode Gaussian mixture, generated batch among the negatives (Q' = 2N); "
-                    f"{args.repeats} timed repeats after a warm-up, seed {args.seed}.",
-                    "The repulsion (over the N generated + Q extra negatives) is exact in every field, so it "
-                    "bounds the whole-field speed-up; the last column times the attraction alone.",
-                    "Timings on a shared machine are noisy; compare within a table, not across machines."]
-    return report
+from benchmarks.common import Report, machine  # noqa: E402
 
 
 def show(report: Report, header: str) -> None:
@@ -153,8 +44,11 @@ def markdown(report: Report, header: str, command: str) -> str:
     return "\n".join(lines + [""] + [f"{n}" for n in report.notes]) + "\n"
 
 
-def ints(text: str) -> list[int]:
-    return [int(v) for v in text.split(",") if v]
+def benchmark_modules() -> list:
+    """Every benchmark module in tools/benchmarks/ (see its __init__), sorted by name."""
+    names = sorted(p.stem for p in (ROOT / "tools" / "benchmarks").glob("*.py")
+                   if p.stem not in ("__init__", "common"))
+    return [importlib.import_module(f"benchmarks.{name}") for name in names]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -166,13 +60,12 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--markdown", default=None, metavar="FILE", help="also write the table here")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="bench", required=True)
-    lm = sub.add_parser("landmark", parents=[common], help="Nystrom landmark field vs split / meanshift")
-    lm.add_argument("--sizes", type=ints, default=[1024, 4096], help="N = P = Q, comma-separated")
-    lm.add_argument("--dims", type=ints, default=[2, 64])
-    lm.add_argument("--landmarks", type=ints, default=[64, 256])
-    lm.add_argument("--kernel", default="laplace")
-    lm.add_argument("--tau", type=float, default=0.2, help="temperature in mean distances")
-    lm.set_defaults(run=run_landmark)
+    for module in benchmark_modules():
+        p = sub.add_parser(module.NAME, parents=[common], help=module.HELP,
+                           description=module.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(run=module.run)
     return ap
 
 
