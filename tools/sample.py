@@ -3,6 +3,7 @@
 
     python tools/sample.py --workdir results/runs/<run> --num 10000 --out samples.npy
     python tools/sample.py --workdir results/runs/<image run> --num 80 --grid grid.png
+    python tools/sample.py --workdir results/runs/<cfg run> --num 80 --alpha 2 --grid grid.png
     python tools/sample.py --workdir results/runs/<image run> --num 50000 --png_dir fid/gen
 
 ``--grid`` tiles the samples (a class-conditional run: row c holds class c, the samples have
@@ -32,6 +33,8 @@ def main(argv=None) -> int:
     ap.add_argument("--png_dir", default=None, help="image runs: one PNG per sample (for FID)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--raw", action="store_true", help="use the raw (non-EMA) weights")
+    ap.add_argument("--alpha", type=float, default=None,
+                    help="guidance scale of a class-conditional run (default: 1)")
     args = ap.parse_args(argv)
     console = Console(stderr=True, soft_wrap=True)
     from zoo.sampling import eval_labels, restore, sample
@@ -48,7 +51,10 @@ def main(argv=None) -> int:
                              f"this run's dataset {dataset!r} has none: use --out FILE.npy")
     except (FileNotFoundError, ValueError) as err:
         return print_error(err)
-    x = sample(model, args.num, args.seed)
+    try:
+        x = sample(model, args.num, args.seed, alpha=args.alpha)
+    except ValueError as err:
+        return print_error(err)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         np.save(args.out, x.numpy())

@@ -58,18 +58,17 @@ def draw(st, cfg) -> Batch:
     """The step's inputs, from the checkpointed noise and data streams only.
 
     Conditional order: classes (data), alpha = negatives.draw (noise; before generating), z
-    (noise), per-class positives (data), unconditional reals when the strategy needs them (data).
+    (noise), then ``cfg.positives`` (zoo.positives; data): per-class positives and the
+    unconditional reals when the negatives strategy needs them.
     """
     if not cfg.conditional:
         z = st.model.noise(cfg.batch_size, st.noise)
-        return Batch(z, cfg.dataset.sample(cfg.data_batch_size, st.data)[None])
+        return Batch(z, cfg.positives.draw(cfg.dataset, None, cfg.data_batch_size, 0, st.data)[0])
     plan, ds, c = cfg.plan, cfg.dataset, cfg.plan.classes
     classes = torch.randperm(ds.num_classes, generator=st.data)[:c]
     alpha = cfg.negatives.draw(c, st.noise)
     z = st.model.noise(c * plan.gen, st.noise)
-    pos = ds.sample_class(classes.repeat_interleave(plan.pos), st.data).view(c, plan.pos, -1)
-    uncond = None
-    if "uncond" in cfg.negatives.needs:
-        uncond = ds.sample(c * plan.uncond, st.data).view(c, plan.uncond, -1)
+    u = plan.uncond if "uncond" in cfg.negatives.needs else 0
+    pos, uncond = cfg.positives.draw(ds, classes, plan.pos, u, st.data)
     return Batch(z, pos, classes.repeat_interleave(plan.gen),
                  None if alpha is None else alpha.repeat_interleave(plan.gen), uncond)

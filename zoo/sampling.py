@@ -51,16 +51,25 @@ def eval_labels(model, n: int) -> torch.Tensor | None:
 
 
 @torch.no_grad()
-def sample(model, n: int, seed: int, chunk: int = 8192) -> torch.Tensor:
+def sample(model, n: int, seed: int, chunk: int = 8192, alpha: float | None = None) -> torch.Tensor:
     """[n, D] samples from ``model`` with noise from a fixed ``seed`` (no global RNG).
 
-    A class-conditional model is sampled marginally: labels ``eval_labels`` at alpha = 1.
+    A class-conditional model is sampled marginally: labels ``eval_labels`` at guidance scale
+    ``alpha`` (None: the generator's default, alpha = 1). ``alpha`` on an unconditional model
+    is an error.
     """
+    if alpha is not None and getattr(model, "num_classes", None) is None:
+        raise ValueError("sample: alpha is the guidance scale of a class-conditional generator; "
+                         "this generator is unconditional")
     g = torch.Generator().manual_seed(seed)
     labels, out = eval_labels(model, n), []
     for i in range(0, n, chunk):
         z = model.noise(min(chunk, n - i), g)
-        x = model(z) if labels is None else model(z, labels[i:i + len(z)])
+        if labels is None:
+            x = model(z)
+        else:
+            a = None if alpha is None else torch.full((len(z),), float(alpha))
+            x = model(z, labels[i:i + len(z)], a)
         out.append(x.reshape(len(z), -1))  # images [n, C, H, W] -> rows [n, C*H*W]
     return torch.cat(out)
 

@@ -2,7 +2,8 @@
 
 Each step (Deng et al. 2026, Alg. 1):  z ~ N(0,I);  x = f(z);  y+ ~ p;  (y-, w-) = mix(x, y+);
     loss = mean_b drift_loss(x, y+, y-)    (zoo.drift: mean ||x' - stopgrad(x' + V)||^2)
-with the extra negatives y- of ``train.negatives`` (zoo.negatives; x itself is always one).
+with the extra negatives y- of ``train.negatives`` (zoo.negatives; x itself is always one) and
+the positives y+ of ``train.positives`` (zoo.positives: fresh draws, or the release's banks).
 Then an optimizer step and an EMA update of the weights. Every choice is a registered component
 bound in gin (``train.dataset = @checkerboard()``, ``train.field = @meanshift``, ...).
 
@@ -18,8 +19,8 @@ Each step's inputs (one group, or one per class on class-conditional data) are d
 ``zoo.batches``; sampling and restoring a trained generator live in ``zoo.sampling``.
 
 Runs are deterministic on CPU for a seed; the checkpoint carries the model, EMA, optimizer,
-both RNG streams (noise, data) and the negatives' state (a queue), so a resumed run ends
-bit-identical to an uninterrupted one.
+both RNG streams (noise, data), the negatives' state (a queue) and the positives' (banks), so
+a resumed run ends bit-identical to an uninterrupted one.
 SIGINT/SIGTERM finish the current step, checkpoint and exit cleanly.
 """
 from __future__ import annotations
@@ -43,12 +44,14 @@ from zoo import feature_step
 from zoo.fields import meanshift
 from zoo.generators import mlp
 from zoo.kernels import laplace
-from zoo.metrics import evaluate
+from zoo.evaluation import assess, samples_picture
 from zoo import negatives as negatives_lib
 from zoo.negatives import Negatives, check_supported
-from zoo.plots import curves_png, samples_png
+from zoo import positives as positives_lib
+from zoo.positives import Positives
+from zoo.plots import curves_png
 from zoo.registry import name_of
-from zoo.sampling import EVAL_SEED_OFFSET, eval_labels, make_generator, sample
+from zoo.sampling import EVAL_SEED_OFFSET, make_generator
 from zoo.schedules import constant
 from zoo.progress import StepProgress
 
@@ -92,15 +95,9 @@ def _ema_update(ema, model, decay):
 
 
 def _evaluate(model, cfg):
-    """(metrics, samples, held-out data) for ``cfg.eval_samples`` samples on the eval seed.
-
-    Conditional runs add ``class_accuracy`` (samples of class c within 3 std of mode c).
-    """
-    samples = sample(model, cfg.eval_samples, cfg.seed + EVAL_SEED_OFFSET)
-    data = cfg.dataset.held_out(cfg.eval_samples)
-    metrics = evaluate(samples, data, modes=cfg.dataset.modes, mode_std=cfg.dataset.mode_std,
-                       labels=eval_labels(model, cfg.eval_samples))
-    return metrics, samples, data
+    """(metrics, samples, held-out data, labels) for ``cfg.eval_samples`` samples on the eval
+    seed (``zoo.evaluation.assess``: point-cloud metrics, or evaluator metrics for images)."""
+    return assess(model, cfg.dataset, cfg.eval_samples, cfg.seed + EVAL_SEED_OFFSET)
 
 
 def _optimizer_step(st, loss: torch.Tensor, grad_clip) -> None:
@@ -155,6 +152,7 @@ class State:
     noise: torch.Generator
     data: torch.Generator
     negatives: Negatives
+    positives: Positives
     step: int = 0
     wall: float = 0.0
 
@@ -162,7 +160,8 @@ class State:
         return {"step": self.step, "model": self.model.state_dict(), "ema": self.ema.state_dict(),
                 "opt": self.opt.state_dict(), "rng_noise": self.noise.get_state(),
                 "rng_data": self.data.get_state(), "wall_time": self.wall,
-                "negatives": self.negatives.state_dict()}
+                "negatives": self.negatives.state_dict(),
+                "positives": self.positives.state_dict()}
 
     def load(self, ckpt: dict) -> None:
         self.model.load_state_dict(ckpt["model"])
@@ -171,6 +170,7 @@ class State:
         self.noise.set_state(ckpt["rng_noise"])
         self.data.set_state(ckpt["rng_data"])
         self.negatives.load_state_dict(ckpt.get("negatives", {}))
+        self.positives.load_state_dict(ckpt.get("positives", {}))
         self.step, self.wall = ckpt["step"], ckpt["wall_time"]
 
 
@@ -188,15 +188,16 @@ def _build(cfg) -> State:
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas),
                            weight_decay=cfg.weight_decay)
     cfg.negatives.reset()  # a gin-built strategy object may outlive one train() call
+    cfg.positives.reset(cfg.dataset)
     return State(model, copy.deepcopy(model).requires_grad_(False), opt,
                  torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1),
-                 cfg.negatives)
+                 cfg.negatives, cfg.positives)
 
 
 @gin.configurable(denylist=["workdir", "config_text", "progress"])
 def train(workdir=None, config_text: str = "", progress: bool = True, *,
           dataset=gin.REQUIRED, generator=mlp, encoder=None, field=meanshift, kernel=laplace,
-          negatives=negatives_lib.self,
+          negatives=negatives_lib.self, positives=positives_lib.fresh,
           temperatures=(0.02, 0.05, 0.2), temperature_schedule=constant(), steps: int = 2000,
           seed: int = 0, batch_size: int = 2048, data_batch_size: int | None = None,
           lr: float = 1e-3, lr_schedule=constant(), betas=(0.9, 0.999), weight_decay: float = 0.0,
@@ -212,6 +213,7 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
     check_dataset(dataset)
     cfg.encoder = feature_step.check_encoder(encoder, dataset, inner_steps)
     cfg.negatives = negatives if isinstance(negatives, Negatives) else negatives()
+    cfg.positives = positives if isinstance(positives, Positives) else positives()
     check_supported(cfg.negatives, dataset)
     cfg.conditional = bool(getattr(dataset, "conditional", False))
     cfg.plan = class_plan(cfg) if cfg.conditional else None
@@ -228,7 +230,8 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
         run.write_text("config.gin", config_text)
     start = st.step
     summary = run.update_summary(status="running", workdir=str(run.path), steps=steps, seed=seed,
-                                 dataset=dataset.name, **names, git_commit=runs_lib.git_commit(),
+                                 dataset=dataset.name, **names, positives=name_of(cfg.positives),
+                                 git_commit=runs_lib.git_commit(),
                                  **({} if cfg.encoder is None
                                     else {"encoder": name_of(cfg.encoder)}),
                                  resumed_from=start or None)
@@ -248,9 +251,9 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
 
 def _finish(run, st: State, cfg, start: int) -> dict:
     """Final evaluation, pictures and the finished summary."""
-    metrics, samples, data = _evaluate(st.ema, cfg)
+    metrics, samples, data, labels = _evaluate(st.ema, cfg)
     run.log({"kind": "eval", "step": st.step, **metrics})
-    samples_png(run.file("samples.png"), data, samples, title=run.path.name)
+    samples_picture(run.file("samples.png"), cfg.dataset, data, samples, labels, run.path.name)
     curves_png(run.file("curves.png"), run.records())
     rate = (st.step - start) / st.wall if st.wall > 0 else None
     return run.update_summary(status="finished", step=st.step, wall_time=round(st.wall, 2),

@@ -1,0 +1,124 @@
+"""Evaluating a trained generator, one way for the trainer and for ``tools/eval.py``.
+
+    samples = f(z, c, alpha)      z on the eval seed, balanced labels c = i mod K, alpha given
+    point data:  zoo.metrics.evaluate(samples, held-out data)     (energy distance, precision, ...)
+    image data:  zoo.metrics.image.evaluate_images in the features of the dataset's evaluator
+                 (FD, KID, feature precision / recall, class accuracy / coverage;
+                 ``results/evaluators/<dataset>.pt``, ``tools/train_evaluator.py``)
+                 + ``energy_distance`` of the raw pixel rows
+
+Image data means ``dataset.shape`` = (C, H, W) with C*H*W = ``dataset.dim``. When no evaluator
+file exists for the dataset (or its image shape differs), image data falls back to the
+point-cloud metrics on pixel rows: k-NN precision in raw pixel space is near 0 for any
+generator and says little, which is why evaluators exist (README "Images").
+
+``samples.png``: a scatter of data vs samples (first two coordinates) for point data; for
+images two grids side by side, held-out data and samples, one row per class (conditional) or
+a square grid (unconditional).
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from zoo.images import tile, to_uint8
+from zoo.metrics import evaluate
+from zoo.metrics.evaluator import default_path, load_evaluator
+from zoo.metrics.image import evaluate_images
+from zoo.metrics.point_cloud import energy_distance
+from zoo.plots import samples_png
+from zoo.sampling import eval_labels, sample
+
+GRID_CELLS = 10  # samples per class (row) in an image samples.png
+
+
+def is_image(dataset) -> bool:
+    """Whether rows of ``dataset`` are images of ``dataset.shape`` (C*H*W = dim)."""
+    shape = getattr(dataset, "shape", None)
+    return shape is not None and math.prod(shape) == dataset.dim
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime: float):
+    return load_evaluator(path)
+
+
+def evaluator_for(dataset):
+    """The dataset's committed evaluator (``results/evaluators/<name>.pt``) when it exists and
+    was trained on images of the dataset's shape and class count, else None."""
+    path = default_path(dataset.name)
+    if not is_image(dataset) or not path.is_file():
+        return None
+    model = _load(str(path), path.stat().st_mtime)
+    k = getattr(dataset, "num_classes", None)
+    fits = tuple(model.shape) == tuple(dataset.shape) and k in (None, model.num_classes)
+    return model if fits else None
+
+
+def assess(model, dataset, n: int, seed: int, *, alpha: float | None = None):
+    """(metrics, samples [n, D], held-out data [n, D], labels [n] or None) of ``model``.
+
+    ``alpha``: the guidance scale for class-conditional generators (None: the model's default,
+    alpha = 1). Metrics: see the module docstring.
+    """
+    samples = sample(model, n, seed, alpha=alpha)
+    data = dataset.held_out(n)
+    labels = eval_labels(model, n)
+    evaluator = evaluator_for(dataset)
+    if evaluator is not None:
+        metrics = evaluate_images(samples, data, evaluator, labels)
+        metrics["energy_distance"] = float(energy_distance(samples, data))
+    else:
+        metrics = evaluate(samples, data, modes=dataset.modes, mode_std=dataset.mode_std,
+                           labels=labels)
+    return metrics, samples, data, labels
+
+
+def _grid(rows: torch.Tensor, shape, labels, classes: int | None) -> np.ndarray:
+    """One uint8 grid: ``GRID_CELLS`` per class row (labels given), else a square."""
+    pixels = to_uint8(rows, shape)
+    if labels is None or classes is None:
+        cols = GRID_CELLS
+        pixels = pixels[:cols * cols]
+        return tile(pixels, math.ceil(len(pixels) / cols), cols, 1, max(1, 32 // shape[1]))
+    cells = np.full((classes * GRID_CELLS, *pixels.shape[1:]), 255, np.uint8)
+    for c in range(classes):
+        idx = (torch.as_tensor(labels) == c).nonzero().flatten()[:GRID_CELLS].numpy()
+        cells[c * GRID_CELLS:c * GRID_CELLS + len(idx)] = pixels[idx]
+    return tile(cells, classes, GRID_CELLS, 1, max(1, 32 // shape[1]))
+
+
+def image_samples_png(path: Path, dataset, samples: torch.Tensor, labels, title: str = "") -> None:
+    """Held-out data (per class when conditional) beside samples [n, D], one PNG."""
+    import matplotlib.pyplot as plt  # zoo.plots sets the Agg backend
+
+    classes = dataset.num_classes if labels is not None else None
+    if classes:
+        data_labels = torch.arange(classes).repeat_interleave(GRID_CELLS)
+        data = dataset.held_out_class(data_labels)
+    else:
+        data_labels, data = None, dataset.held_out(GRID_CELLS * GRID_CELLS)
+    grids = [_grid(data, dataset.shape, data_labels, classes),
+             _grid(samples, dataset.shape, labels, classes)]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 0.6 + 4.2 * grids[0].shape[0] / grids[0].shape[1]))
+    for ax, grid, name in zip(axes, grids, ("data (held out)", "samples (EMA)")):
+        ax.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid,
+                  cmap="gray" if grid.shape[-1] == 1 else None, interpolation="nearest")
+        ax.set_title(name, fontsize=10)
+        ax.axis("off")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def samples_picture(path: Path, dataset, data, samples, labels, title: str = "") -> None:
+    """``samples.png`` for any dataset: image grids or a 2-D scatter (module docstring)."""
+    if is_image(dataset):
+        image_samples_png(path, dataset, samples, labels, title)
+    else:
+        samples_png(path, data, samples, title=title)
