@@ -25,6 +25,8 @@ import torch
 
 from zoo.fields import check_inputs
 from zoo.kernels import Kernel, cdist
+from zoo.streaming import stream_field, stream_scale
+from zoo.tiles import check_block_size
 
 SCALINGS = ("official", "none")
 COMBINES = ("normalized_sum", "per_temperature")
@@ -64,9 +66,12 @@ def feature_scale(x, pos, neg=None, x_w=None, pos_w=None, neg_w=None):
 @gin.configurable("drift", denylist=["x", "pos", "neg", "x_w", "pos_w", "neg_w"])
 def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05, 0.2),
                 scaling: str = "official", combine: str = "normalized_sum",
-                x_w=None, pos_w=None, neg_w=None):
+                x_w=None, pos_w=None, neg_w=None, block_size: int | None = None):
     """goal' in scaled coordinates and the coordinate divisor c.
 
+    ``block_size`` None: the dense fields, one call per temperature. An int: the scale and every
+    temperature's field from [block_size x block_size] tiles (``zoo.streaming``; meanshift and
+    split with the laplace or gaussian kernel), equal to the dense path to float32 rounding.
     Returns (goal [B,N,D] or [T,B,N,D] for per_temperature, c scalar tensor, stats dict).
     """
     if scaling not in SCALINGS:
@@ -75,11 +80,14 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
         raise ValueError(f"combine must be one of {COMBINES}, got '{combine}'")
     temps = check_temperatures(temperatures)
     check_inputs(x, pos, neg)
+    if block_size is not None:
+        check_block_size(block_size)
     x = x.detach().float()
     stats: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         if scaling == "official":
-            s = feature_scale(x, pos, neg, x_w, pos_w, neg_w)
+            s = (feature_scale(x, pos, neg, x_w, pos_w, neg_w) if block_size is None else
+                 stream_scale(x, pos, neg, x_w, pos_w, neg_w, block_size=block_size))
             c = (s / x.shape[-1] ** 0.5).clamp(min=1e-3)
             unit = s.clamp(min=1e-3) / c                      # tau is in units of s
         else:
@@ -87,10 +95,12 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
         stats["scale"] = s
         xs = x / c
         ps, ns = pos.float() / c, None if neg is None else neg.float() / c
+        kernels = [kernel_at(kernel, float(tau * unit)) for tau in temps]
+        weights = dict(x_w=x_w, pos_w=pos_w, neg_w=neg_w)
+        vs = (stream_field(field, xs, ps, ns, kernels=kernels, block_size=block_size, **weights)
+              if block_size is not None else (field(xs, ps, ns, kernel=k, **weights) for k in kernels))
         forces = []
-        for tau in temps:
-            v = field(xs, ps, ns, kernel=kernel_at(kernel, float(tau * unit)),
-                      x_w=x_w, pos_w=pos_w, neg_w=neg_w)
+        for tau, v in zip(temps, vs):
             rms = (v * v).mean().sqrt()
             stats[f"drift_rms/{tau:g}"] = rms
             forces.append(v / rms.clamp(min=1e-4) if combine == "normalized_sum" else v)
