@@ -128,7 +128,7 @@ def check_dataset(ds: Dataset, n: int = 16) -> None:
 
 
 from zoo.data import points, toy2d  # noqa: E402  (registers the datasets; needs Dataset above)
-from zoo.data import digits, image_folder, shapes  # noqa: E402  (image datasets)
+from zoo.data import digits, image_folder, shapes, webdataset  # noqa: E402  (image datasets)
 
 __all__ = ["Dataset", "HELD_OUT_SEED", "check_dataset", "digits", "image_folder", "points",
-           "shapes", "toy2d"]
+           "shapes", "toy2d", "webdataset"]
