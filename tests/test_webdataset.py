@@ -16,8 +16,7 @@ import zoo  # noqa: F401  (registers everything)
 import zoo.autoencoders  # noqa: F401  (the autoencoder kind)
 from zoo.data import check_dataset
 from zoo.data.shapes import SHAPES
-from zoo.data.webdataset import (CorruptDataError, WebLoader, crop_box, epoch_shards,
-                                 expand_urls)
+from zoo.data.shards import CorruptDataError, WebLoader, crop_box, epoch_shards, expand_urls
 from zoo.registry import build
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
@@ -283,7 +282,7 @@ def test_batched_decode_path_runs_on_cpu(shards):
 
     import webdataset as wds
 
-    from zoo.data.webdataset import Augment, decode_cpu, decode_gpu
+    from zoo.data.shards import Augment, decode_cpu, decode_gpu
     samples = list(wds.tarfile_samples([{"url": expand_urls(shards[1])[0]}]))[:8]
     datas = [torch.frombuffer(bytearray(s["jpg"]), dtype=torch.uint8) for s in samples]
     centre = Augment(SIZE, train=False)

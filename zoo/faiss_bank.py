@@ -1,4 +1,4 @@
-"""Positive banks too large for the kernel: the field on the k nearest positives from a FAISS index.
+"""Positive banks too large for the kernel: ``PositiveBank``, features [M, D] and their FAISS index.
 
 A bank Y = {y_1 .. y_M} (M up to millions, e.g. every ImageNet feature of a class) cannot
 enter the N x M kernel. The attraction of the split field (Deng et al. 2026, Eq. 8-10) is
@@ -6,118 +6,38 @@ enter the N x M kernel. The attraction of the split field (Deng et al. 2026, Eq.
     V+(x) = sum_{m<=M} k(x, y_m) (y_m - x) / sum_{m<=M} k(x, y_m)
 
 and, for a kernel that decays with distance, it is dominated by the nearest y_m. So for every
-generated x we take its k nearest bank rows kNN(x) from a FAISS index (Johnson, Douze and
-Jegou 2019, "Billion-scale similarity search with GPUs"; exact ``IndexFlatL2``, inverted
-lists ``IndexIVFFlat``, or the graph ``IndexHNSWFlat`` of Malkov and Yashunin 2018) and
-compute the field on those only. Two truncations:
+generated x we take its k nearest bank rows
 
-    union    P'(group) = U_{n<=N} kNN(x_n)  (deduplicated, P' <= N k), then any registered field
-             unchanged: ``field(x, pos=Y[P'], neg, pos_w=...)`` (``knn_positives``). Each x_n
-             sees a superset of its own kNN, so its error is never larger than per-row's; fields
-             with a column normaliser (meanshift's softmax over generated rows) keep their
-             coupling: every kept bank row's column sum over n is exact.
-    per-row  V+(x_n) on kNN(x_n) alone: O(N k D) after the query instead of O(N P' D), for the
-             row-normalised split field only (``knn_split``); the repulsion stays exact.
+    kNN(x) = argmin_{|S| = k} sum_{m in S} ||x - y_m||^2
 
-The exact full-bank fields (``exact_split``, ``exact_meanshift``) stream the bank in blocks:
-the row softmax over M is a running log-sum-exp (max, sum, weighted sum rescaled per block), and
-meanshift's column softmax over the N generated rows is local to each bank row, so its two
-passes (row normalisers, then affinities) never hold more than N x ``block`` logits.
-Shapes: bank [M, D] float32, x [B, N, D], pos [B, P', D], pos_w [B, P'], V [B, N, D].
+from a FAISS index (Johnson, Douze and Jegou 2019, "Billion-scale similarity search with
+GPUs"): exact ``IndexFlatL2``, inverted lists ``IndexIVFFlat`` (seeded k-means, ``nprobe``
+lists searched), or the graph ``IndexHNSWFlat`` of Malkov and Yashunin 2018 (``ef_search``),
+moved to the GPU when faiss-gpu and CUDA are there (``device="auto"``; never HNSW).
+
+This module holds the bank and its index; the rest of the family:
+
+    zoo.bank_io         loading and validating features (arrays, .npy, shards, tar)
+    zoo.knn_positives   the field on the k nearest positives (union and per-row truncation)
+    zoo.bank_reference  the exact full-bank fields, streamed over the bank
+
+Shapes: bank [M, D] float32; queries x [n, D]; search -> (squared distances, indices) [n, k].
 """
 from __future__ import annotations
 
-import glob
-import io
 import math
-import tarfile
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Iterator
 
 import numpy as np
 import torch
 
-from zoo.fields import SELF_MASK, assemble, pull, repulsion, row_normalise
-from zoo.kernels import cdist
+from zoo.bank_io import CHECK_ROWS, check_features, load_npy, read_shards
 
 INDEXES = ("flat", "ivf", "hnsw")
 DEVICES = ("auto", "cpu", "cuda")
 GPU_MAX_K = 2048  # FAISS GPU search limit on k
-CHECK_ROWS = 65536  # rows per block when validating or streaming a bank
 
-
-# ------------------------------------------------------------------ loading and validation
-
-def check_features(a, where: str = "bank", dim: int | None = None) -> np.ndarray:
-    """a -> [M, D] float32 numpy (mmaps kept); ValueError on empty / not 2-D / wrong D / NaN / inf."""
-    a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a
-    a = a if isinstance(a, np.ndarray) else np.asarray(a)
-    if a.ndim != 2:
-        raise ValueError(f"{where}: features must be a 2-D [M, D] array, got shape {a.shape}; "
-                         "flatten per-location features to rows first")
-    if a.shape[0] == 0 or a.shape[1] == 0:
-        raise ValueError(f"{where}: the bank is empty (shape {a.shape}); give at least one row")
-    if dim is not None and a.shape[1] != dim:
-        raise ValueError(f"{where}: features have D={a.shape[1]} but dim={dim} was asked; build "
-                         "the bank from the feature set the field runs on")
-    if a.dtype != np.float32:
-        a = a.astype(np.float32)
-    for i in range(0, a.shape[0], CHECK_ROWS):
-        bad = ~np.isfinite(a[i:i + CHECK_ROWS]).all(1)
-        if bad.any():
-            raise ValueError(f"{where}: row {i + int(bad.argmax())} has NaN or inf; drop or "
-                             "recompute the non-finite rows before building the bank")
-    return a
-
-
-def load_npy(path, mmap: bool = True) -> np.ndarray:
-    """One .npy file -> [M, D] array (memory-mapped when ``mmap``); FileNotFoundError names it."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"bank file {path} does not exist; check the path")
-    return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-
-
-def shard_files(spec) -> list[Path]:
-    """A directory (its *.npy and *.tar), a glob, a file or a list of them -> sorted shard paths."""
-    if isinstance(spec, (list, tuple)):
-        return [p for s in spec for p in shard_files(s)]
-    spec = str(spec)
-    if any(c in spec for c in "*?["):
-        paths = [Path(p) for p in sorted(glob.glob(spec))]
-    elif Path(spec).is_dir():
-        paths = sorted(p for p in Path(spec).iterdir() if p.suffix in (".npy", ".tar"))
-    else:
-        paths = [Path(spec)] if Path(spec).is_file() else []
-    if not paths:
-        raise FileNotFoundError(f"no bank shards (.npy or .tar) found at '{spec}'; give a "
-                                "directory, a glob such as 'feats/*.npy', or a file")
-    return paths
-
-
-def _tar_arrays(path: Path) -> list[tuple[str, np.ndarray]]:
-    """(name, array) of every member of a tar shard whose name ends in .npy, sorted by name."""
-    with tarfile.open(path) as tar:
-        members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".npy")),
-                         key=lambda m: m.name)
-        return [(f"{path}:{m.name}", np.load(io.BytesIO(tar.extractfile(m).read()),
-                                             allow_pickle=False)) for m in members]
-
-
-def read_shards(spec, dim: int | None = None) -> np.ndarray:
-    """Concatenate shards (see ``shard_files``; tar members in name order) -> [M, D] float32."""
-    parts = []
-    for path in shard_files(spec):
-        named = _tar_arrays(path) if path.suffix == ".tar" else [(str(path), load_npy(path))]
-        for name, arr in named:
-            parts.append(check_features(arr, f"shard {name}", dim))
-            dim = parts[-1].shape[1]
-    if not parts:
-        raise ValueError(f"the shards at '{spec}' hold no .npy arrays")
-    return np.concatenate(parts, 0)
-
-
-# ------------------------------------------------------------------ the index
 
 def gpu_available() -> bool:
     """True when faiss was built with GPU support, sees a GPU, and torch has CUDA."""
@@ -237,132 +157,3 @@ class PositiveBank:
 
     def __repr__(self) -> str:
         return f"PositiveBank(M={self.size}, D={self.dim}, index='{self.kind}', device='{self.device}')"
-
-
-# ------------------------------------------------------------------ truncated positives
-
-def _bank_of(banks, classes, b: int) -> PositiveBank:
-    if isinstance(banks, PositiveBank):
-        return banks
-    if classes is None:
-        raise ValueError("per-class banks need classes [B] (the class of each group)")
-    c = int(classes[b])
-    if c not in (banks if isinstance(banks, Mapping) else range(len(banks))):
-        known = sorted(banks) if isinstance(banks, Mapping) else f"0..{len(banks) - 1}"
-        raise ValueError(f"no positive bank for class {c}; the banks hold classes {known}")
-    return banks[c]
-
-
-def knn_positives(banks: PositiveBank | Mapping | Sequence, x: torch.Tensor, k: int,
-                  classes=None):
-    """Union of the k nearest bank rows of every x row, per group -> (pos [B, P', D], pos_w [B, P']).
-
-    x [B, N, D]; ``banks`` one bank for every group or a dict / list class -> bank with
-    ``classes`` [B]. Rows are deduplicated (each bank row counts once, as in the full bank) and
-    in bank order; groups with fewer than P' rows are padded with copies of their first row at
-    weight 0 (exactly ignored by fields that weight the kernel, e.g. split; meanshift's
-    unweighted softmax normalisers still see them). Pass both to the field / drift step.
-    """
-    b, _, d = x.shape
-    pos = []
-    for g in range(b):
-        bank = _bank_of(banks, classes, g)
-        _, idx = bank.search(x[g], k)                                    # [N, k]
-        pos.append(bank.rows(torch.unique(idx[idx >= 0]), x.device))    # [P'_g, D]
-    width = max(len(rows) for rows in pos)
-    pos_w = x.new_zeros(b, width)
-    out = x.new_empty(b, width, d)
-    for g, rows in enumerate(pos):
-        out[g, : len(rows)], pos_w[g, : len(rows)] = rows, 1.0
-        out[g, len(rows):] = rows[:1]
-    return out, pos_w
-
-
-def knn_rows(banks, x: torch.Tensor, k: int, classes=None):
-    """Each x row's own k nearest bank rows -> (y [B, N, k, D], w [B, N, k]); w = 0 where an
-    approximate index found fewer than k (y is then a copy of row 0)."""
-    ys, ws = [], []
-    for g in range(x.shape[0]):
-        bank = _bank_of(banks, classes, g)
-        _, idx = bank.search(x[g], k)                                    # [N, k]
-        ys.append(bank.rows(idx.clamp(min=0), x.device))
-        ws.append((idx >= 0).float())
-    return torch.stack(ys), torch.stack(ws)
-
-
-@torch.no_grad()
-def per_row_split(x, y, w, neg=None, *, kernel, x_w=None, neg_w=None,
-                  self_negatives: bool = True) -> torch.Tensor:
-    """split whose attraction for x_n runs over its own rows y[:, n] only; V [B, N, D].
-
-    x [B, N, D], y [B, N, k, D], w [B, N, k] (from ``knn_rows``), neg [B, Q, D] or None; the
-    repulsion (x itself and neg) is exact, as in ``split``.
-    """
-    x = x.float()
-    b, n, d = x.shape
-    xr, yr = x.reshape(b * n, 1, d), y.reshape(b * n, -1, d)
-    a = row_normalise(kernel.log_profile(cdist(xr, yr)), w.reshape(b * n, -1))  # [BN, 1, k]
-    v_pos = pull(a, yr, xr).reshape(b, n, d)
-    t = assemble(x, x[:, :0], neg, x_w, None, neg_w, self_negatives)
-    return v_pos if t.neg.shape[1] == 0 else v_pos - repulsion(x, t, kernel)
-
-
-def knn_split(x, banks, neg=None, *, kernel, k: int, classes=None, **kw) -> torch.Tensor:
-    """``per_row_split`` on ``knn_rows(banks, x, k, classes)``: one query, then the field."""
-    return per_row_split(x, *knn_rows(banks, x, k, classes), neg, kernel=kernel, **kw)
-
-
-# ------------------------------------------------------------------ exact full-bank references
-
-@torch.no_grad()
-def exact_attraction(x: torch.Tensor, bank: PositiveBank, kernel, block: int = 65536):
-    """V+ over all M bank rows by a running log-sum-exp over bank blocks: x [B,N,D] -> [B,N,D]."""
-    b, n, d = x.shape
-    xf = x.float().reshape(1, b * n, d)
-    top = xf.new_full((1, b * n, 1), -math.inf)
-    den, num = xf.new_zeros(1, b * n, 1), xf.new_zeros(1, b * n, d)
-    for y in bank.blocks(block, x.device):
-        logits = kernel.log_profile(cdist(xf, y[None]))                 # [1, BN, m]
-        new = torch.maximum(top, logits.amax(-1, keepdim=True))
-        old, e = (top - new).exp(), (logits - new).exp()
-        den, num, top = den * old + e.sum(-1, keepdim=True), num * old + e @ y, new
-    return (num / den - xf).reshape(b, n, d)
-
-
-@torch.no_grad()
-def exact_split(x, bank: PositiveBank, neg=None, *, kernel, x_w=None, neg_w=None,
-                self_negatives: bool = True, block: int = 65536) -> torch.Tensor:
-    """The split field with every bank row a positive (weight 1), streamed; V [B, N, D]."""
-    x = x.float()
-    t = assemble(x, x[:, :0], neg, x_w, None, neg_w, self_negatives)
-    v_pos = exact_attraction(x, bank, kernel, block)
-    return v_pos if t.neg.shape[1] == 0 else v_pos - repulsion(x, t, kernel)
-
-
-def _affinity(logits, row_lse, floor: float) -> torch.Tensor:
-    """meanshift's sqrt(rowsoftmax * colsoftmax), floored, given the full row normaliser."""
-    log_a = logits - 0.5 * (row_lse + torch.logsumexp(logits, -2, keepdim=True))
-    return (log_a.clamp(min=0.5 * math.log(floor)) if floor > 0 else log_a).exp()
-
-
-@torch.no_grad()
-def exact_meanshift(x, bank: PositiveBank, neg=None, *, kernel, x_w=None, neg_w=None,
-                    self_negatives: bool = True, affinity_floor: float = 1e-6,
-                    block: int = 65536) -> torch.Tensor:
-    """``meanshift`` with every bank row a positive, in two streamed passes; V [B, N, D]."""
-    x = x.float()
-    t = assemble(x, x[:, :0], neg, x_w, None, neg_w, self_negatives)
-    l_neg = kernel.log_profile(cdist(x, t.neg))
-    mask = t.self_mask(x.shape[1])
-    l_neg = l_neg if mask is None else l_neg.masked_fill(mask, SELF_MASK)
-    bank_logits = lambda y: kernel.log_profile(cdist(x, y[None].expand(x.shape[0], -1, -1)))
-    row = torch.logsumexp(l_neg, -1, keepdim=True)
-    for y in bank.blocks(block, x.device):
-        row = torch.logaddexp(row, torch.logsumexp(bank_logits(y), -1, keepdim=True))
-    s_pos, acc = x.new_zeros(*x.shape[:2], 1), torch.zeros_like(x)
-    for y in bank.blocks(block, x.device):
-        a = _affinity(bank_logits(y), row, affinity_floor)
-        s_pos, acc = s_pos + a.sum(-1, keepdim=True), acc + a @ y
-    a_neg = _affinity(l_neg, row, affinity_floor) * t.neg_w[:, None, :]
-    v_pos = acc - s_pos * x
-    return a_neg.sum(-1, keepdim=True) * v_pos - s_pos * pull(a_neg, t.neg, x)

@@ -96,7 +96,7 @@ def imagefolder_batches(folder: str, args, device: torch.device):
 
 def shard_batches(shards: str, args, device: str):
     """Endless (x, labels) from ``WebLoader`` with the same crop / flip on ``device``."""
-    from zoo.data.webdataset import WebLoader
+    from zoo.data.shards import WebLoader
     loader = WebLoader(shards, size=args.size, batch_size=args.batch_size,
                        num_workers=args.workers, device=device, seed=args.seed,
                        crop_scale=SCALE, crop_ratio=RATIO, min_seen=10**9)
