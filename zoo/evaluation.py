@@ -70,7 +70,9 @@ def assess(model, dataset, n: int, seed: int, *, alpha: float | None = None):
     labels = eval_labels(model, n)
     evaluator = evaluator_for(dataset)
     if evaluator is not None:
-        metrics = evaluate_images(samples, data, evaluator, labels)
+        # a small test split is drawn with replacement: repeated rows would give k-NN radii of
+        # 0 and a precision near 0 whatever the samples, so the evaluator sees distinct rows
+        metrics = evaluate_images(samples, torch.unique(data, dim=0), evaluator, labels)
         metrics["energy_distance"] = float(energy_distance(samples, data))
     else:
         metrics = evaluate(samples, data, modes=dataset.modes, mode_std=dataset.mode_std,
