@@ -9,7 +9,7 @@
 
 The paper's claim (Deng et al. 2026, Sec. 4 / App. A): kernels on raw pixels degrade in high
 dimension and a frozen encoder's multi-scale features fix it. Three feature spaces, everything
-else equal (generator, field, temperatures, 800 steps of 6 classes x 16 images): ``identity``
+else equal (generator, field, temperatures, 600 steps of 6 classes x 16 images): ``identity``
 (the 3072-D image as one set), ``random_conv`` (a fixed random ResNet, 31 multi-scale sets)
 and ``mae`` (the same ResNet trained by masked reconstruction on shapes).
 """
