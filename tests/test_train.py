@@ -137,8 +137,12 @@ def test_finished_run_is_not_retrained(tmp_path):
 
 @pytest.mark.parametrize("gin_file", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "gin" / "experiments").glob("*.gin")))
 def test_every_experiment_parses_and_runs_two_steps(tmp_path, gin_file):
+    """Files marked ``# needs-data:`` (ImageNet: shards and an encoder the user makes) only parse;
+    imagenet_smoke.gin runs end to end in tests/test_dist.py on shards it writes."""
     r = tool("train.py", "--gin_file", gin_file, "--dry_run")
     assert "train.dataset" in r.stdout
+    if "# needs-data:" in (ROOT / gin_file).read_text():
+        return
     tool("train.py", "--gin_file", gin_file, "--no_progress", "--workdir", str(tmp_path / "r"),
          "--gin_param", "train.steps = 2", "--gin_param", "train.batch_size = 32",
          "--gin_param", "train.eval_samples = 64", "--gin_param", "mlp.width = 16")

@@ -3,6 +3,11 @@
 
     python tools/train.py --gin_file gin/experiments/toy.gin --gin_param 'train.seed = 1'
     python tools/train.py --gin_file gin/debug.gin --workdir /tmp/run --dry_run
+    torchrun --standalone --nproc_per_node 8 tools/train.py \
+        --gin_file gin/experiments/imagenet_latent_b.gin
+
+Under torchrun (``zoo.dist``) the process group is set up before gin builds the dataset (so a
+sharded dataset splits its shards by rank); only rank 0 prints and writes the run folder.
 """
 from __future__ import annotations
 
@@ -34,15 +39,20 @@ def main(argv=None) -> int:
         return print_error(err)
     import gin
 
+    from zoo import dist
     from zoo.train import train
 
     if args.dry_run:
         print(gin.config_str())
         return 0
+    dist.setup()
     try:
         summary = train(workdir=args.workdir, config_text=text, progress=not args.no_progress)
     except (ValueError, FileNotFoundError, KeyError, TypeError) as err:
-        return print_error(err)
+        return print_error(err if dist.is_main() else f"rank {dist.rank()}: {err}")
+    dist.cleanup()  # only after a clean return: a final barrier would wait for a dead rank
+    if not dist.is_main():
+        return 0 if summary["status"] in ("finished", "interrupted") else 1
     out = Console()
     out.print(f"run folder: [bold]{summary['workdir']}[/]  status: {summary['status']}")
     if summary.get("final_metrics"):

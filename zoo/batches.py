@@ -5,6 +5,13 @@ Class-conditional (``dataset.conditional``; release ``train.py``): C = ``classes
 classes, alpha = negatives.draw(C) BEFORE generating, G = batch_size // C samples per class
 x = f(z, c, alpha), P = data_batch_size // C positives per class and, for strategies that need
 them (``cfg``), U = ``uncond_per_class`` unconditional real samples per class -> groups [C, ., D].
+
+Under torchrun (``zoo.dist``) every rank draws this same global step from the same streams and
+keeps its contiguous block of C / W classes (``Batch.shard``): the union over ranks is exactly the
+one-process batch, the RNG streams stay identical on every rank (so any rank's checkpoint
+resumes in any world size), and the loss, a mean over classes, has DDP's averaged gradient.
+Drawing the whole step costs every rank the step's noise and positives; the generator, the
+encoder and the drift, the expensive parts, see only the rank's block.
 """
 from __future__ import annotations
 
@@ -12,6 +19,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import torch
+
+from zoo import dist
 
 
 @dataclass
@@ -34,6 +43,32 @@ class Batch:
         x = model(self.z) if self.labels is None else model(self.z, self.labels, self.alpha)
         return x.reshape(self.pos.shape[0], -1, x[0].numel())
 
+    def shard(self, rows: slice, negatives=None) -> "Batch":
+        """The groups ``rows`` (a slice of the B groups) of this step: z, labels and alpha of
+        their samples, their positives and unconditional reals. A guidance strategy's recorded
+        alpha (``negatives.alpha`` [B], zoo.negatives.cfg) is cut to the same groups."""
+        b = self.pos.shape[0]
+        per = _rows(self.z) // b                                  # samples per group
+        rows_z = slice(rows.start * per, rows.stop * per)
+        cut = lambda t: None if t is None else t[rows_z]
+        z = tuple(t[rows_z] for t in self.z) if isinstance(self.z, tuple) else self.z[rows_z]
+        if getattr(negatives, "alpha", None) is not None and len(negatives.alpha) == b:
+            negatives.alpha = negatives.alpha[rows]
+        return Batch(z, self.pos[rows], cut(self.labels), cut(self.alpha),
+                     None if self.uncond is None else self.uncond[rows])
+
+    def to(self, device) -> "Batch":
+        """Every tensor on ``device`` (the same tensors when already there)."""
+        move = lambda t: None if t is None else (
+            tuple(u.to(device) for u in t) if isinstance(t, tuple) else t.to(device))
+        return Batch(move(self.z), move(self.pos), move(self.labels), move(self.alpha),
+                     move(self.uncond))
+
+
+def _rows(z) -> int:
+    """Samples in a noise draw: a tensor [n, ...] or a tuple of them (image, style indices)."""
+    return len(z[0]) if isinstance(z, tuple) else len(z)
+
 
 def class_plan(cfg) -> SimpleNamespace:
     """Classes per step C and per class: generated G, positives P, unconditional reals U."""
@@ -51,6 +86,7 @@ def class_plan(cfg) -> SimpleNamespace:
                          f"sizes or lower train.classes_per_step)")
     if u < 1:
         raise ValueError(f"train.uncond_per_class must be >= 1, got {u}")
+    dist.block(c)  # ValueError unless the world size divides the classes per step
     return SimpleNamespace(classes=c, gen=g, pos=p, uncond=u)
 
 

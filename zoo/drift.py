@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 import gin
 import torch
 
+from zoo import dist
 from zoo.fields import check_inputs
 from zoo.kernels import Kernel, cdist
 from zoo.streaming import stream_field, stream_scale
@@ -52,7 +53,12 @@ def kernel_at(kernel, tau: float) -> Kernel:
 
 
 def feature_scale(x, pos, neg=None, x_w=None, pos_w=None, neg_w=None):
-    """The release's scale s (weighted mean distance from x to [x; neg; pos]) -> scalar."""
+    """The release's scale s (weighted mean distance from x to [x; neg; pos]) -> scalar.
+
+    Under torchrun the weighted sum and the weight mean are averaged over ranks first
+    (``zoo.dist.mean``; ranks hold equal numbers of groups), so s is the scale of the global
+    batch whatever the world size; a single process computes exactly the local expression.
+    """
     ys, ws = [x], [x_w if x_w is not None else x.new_ones(x.shape[:2])]
     if neg is not None:
         ys.append(neg)
@@ -60,7 +66,7 @@ def feature_scale(x, pos, neg=None, x_w=None, pos_w=None, neg_w=None):
     ys.append(pos)
     ws.append(pos_w if pos_w is not None else pos.new_ones(pos.shape[:2]))
     y, w = torch.cat(ys, 1).float(), torch.cat(ws, 1).float()
-    return (cdist(x.float(), y) * w[:, None, :]).mean() / w.mean()
+    return dist.mean((cdist(x.float(), y) * w[:, None, :]).mean()) / dist.mean(w.mean())
 
 
 @gin.configurable("drift", denylist=["x", "pos", "neg", "x_w", "pos_w", "neg_w"])
@@ -73,6 +79,10 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
     temperature's field from [block_size x block_size] tiles (``zoo.streaming``; meanshift and
     split with the laplace or gaussian kernel), equal to the dense path to float32 rounding.
     Returns (goal [B,N,D] or [T,B,N,D] for per_temperature, c scalar tensor, stats dict).
+
+    Under torchrun (``zoo.dist``) the call's two global reductions, the scale s and every
+    temperature's force RMS, are averaged over ranks, so each rank's share of the groups drifts
+    exactly as in the one-process call on all groups (to float32 rounding).
     """
     if scaling not in SCALINGS:
         raise ValueError(f"scaling must be one of {SCALINGS}, got '{scaling}'")
@@ -101,7 +111,7 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
               if block_size is not None else (field(xs, ps, ns, kernel=k, **weights) for k in kernels))
         forces = []
         for tau, v in zip(temps, vs):
-            rms = (v * v).mean().sqrt()
+            rms = dist.mean((v * v).mean()).sqrt()                # global over ranks
             stats[f"drift_rms/{tau:g}"] = rms
             forces.append(v / rms.clamp(min=1e-4) if combine == "normalized_sum" else v)
         goal = xs + sum(forces) if combine == "normalized_sum" else xs + torch.stack(forces)

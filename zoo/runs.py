@@ -11,7 +11,7 @@
       samples.png, curves.png
 
 <id> is a hash of the config text, so rerunning the same command finds the same folder and
-resumes from its checkpoint.
+resumes from its checkpoint. Under torchrun only rank 0 writes (``ReadOnlyRun`` for the others).
 """
 from __future__ import annotations
 
@@ -130,6 +130,30 @@ class Run:
             raise FileNotFoundError(
                 f"no checkpoint at {path}; train first with tools/train.py --workdir {self.path}")
         return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class ReadOnlyRun(Run):
+    """A run folder as a non-zero rank of a torchrun job sees it (``zoo.dist``): it reads the
+    folder rank 0 writes (config, summary, checkpoint: a shared filesystem across nodes) and
+    writes nothing; ``update_summary`` returns the merged dict without saving it."""
+
+    def create(self) -> "Run":
+        return self
+
+    def write_text(self, name: str, text: str) -> None:
+        pass
+
+    def write_json(self, name: str, data: dict) -> None:
+        pass
+
+    def log(self, record: dict) -> None:
+        pass
+
+    def truncate_records(self, step: int) -> None:
+        pass
+
+    def save_checkpoint(self, state: dict) -> None:
+        pass
 
 
 def open_run(workdir: str | os.PathLike) -> Run:

@@ -43,6 +43,7 @@ import math
 import gin
 import torch
 
+from zoo import dist
 from zoo.fields import assemble
 from zoo.registry import lookup, name_of
 from zoo.tiles import EXP_MIN, FAR, Tiles, check_block_size, fill_self, logit_coefs, scaled_exp
@@ -198,7 +199,8 @@ def stream_field(field, x, pos, neg=None, *, kernels, block_size: int, x_w=None,
 
 @torch.no_grad()
 def stream_scale(x, pos, neg=None, x_w=None, pos_w=None, neg_w=None, *, block_size: int):
-    """``zoo.drift.feature_scale`` (weighted mean distance x -> [x; neg; pos]) tile by tile."""
+    """``zoo.drift.feature_scale`` (weighted mean distance x -> [x; neg; pos]) tile by tile;
+    under torchrun the mean and the weight mean are averaged over ranks (global batch)."""
     tg = assemble(x.float(), pos, neg, x_w, pos_w, neg_w, self_negatives=True)
     y, w = torch.cat([tg.neg, tg.pos], 1), torch.cat([tg.neg_w, tg.pos_w], 1)
     t = Tiles.build(x.float(), [(y, w)], 0, check_block_size(block_size), squared=False)
@@ -206,4 +208,4 @@ def stream_scale(x, pos, neg=None, x_w=None, pos_w=None, neg_w=None, *, block_si
     for rows in t.row_blocks():
         for part, cols in t.col_blocks():
             total += (t.base(rows, part, cols)[0] * w[:, None, cols]).sum(dtype=torch.float64)
-    return (total / (x.shape[0] * x.shape[1] * y.shape[1])).float() / w.mean()
+    return dist.mean((total / (x.shape[0] * x.shape[1] * y.shape[1])).float()) / dist.mean(w.mean())

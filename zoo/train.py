@@ -22,6 +22,16 @@ Runs are deterministic on CPU for a seed; the checkpoint carries the model, EMA,
 both RNG streams (noise, data), the negatives' state (a queue) and the positives' (banks), so
 a resumed run ends bit-identical to an uninterrupted one.
 SIGINT/SIGTERM finish the current step, checkpoint and exit cleanly.
+
+Distributed (``torchrun --nproc_per_node N tools/train.py ...``; ``zoo.dist``): every rank draws
+the same global step from the same RNG streams and keeps its block of C / N classes
+(``Batch.shard``); the generator runs under DistributedDataParallel (gradients averaged, so the
+update is the one-process update on the whole batch) and the drift's scale and force RMS are
+averaged over ranks, so a run's loss curve does not depend on N (to float32 rounding). Needs
+class-conditional data, C divisible by N, and negatives that act within a group (``self``,
+``cfg``). Stats are averaged over ranks; rank 0 alone logs, evaluates and writes the run folder
+(the others read it: a shared filesystem across nodes). Checkpoints hold the unwrapped model and
+the global RNG streams, so a run resumes in any world size and continues the same curve.
 """
 from __future__ import annotations
 
@@ -36,6 +46,7 @@ from types import SimpleNamespace
 import gin
 import torch
 
+from zoo import dist
 from zoo import runs as runs_lib
 from zoo.batches import Batch, class_plan, draw
 from zoo.data import check_dataset
@@ -96,7 +107,11 @@ def _ema_update(ema, model, decay):
 
 def _evaluate(model, cfg):
     """(metrics, samples, held-out data, labels) for ``cfg.eval_samples`` samples on the eval
-    seed (``zoo.evaluation.assess``: point-cloud metrics, or evaluator metrics for images)."""
+    seed (``zoo.evaluation.assess``: point-cloud metrics, or evaluator metrics for images);
+    a model on an accelerator is sampled through ``dist.OnDevice`` (samples on the CPU)."""
+    where = next(model.parameters()).device
+    if where.type != "cpu":
+        model = dist.OnDevice(model, where)
     return assess(model, cfg.dataset, cfg.eval_samples, cfg.seed + EVAL_SEED_OFFSET)
 
 
@@ -118,9 +133,9 @@ def _update(st, batch: Batch, cfg, temps) -> dict:
     generator follow a field that changes direction on short length scales. With an encoder
     the loss is ``feature_step.loss`` (one inner step, checked before training).
     """
-    model = st.model
+    model = st.net  # the DDP wrapper under torchrun: its backward averages the gradients
     x = batch.generate(model)
-    if not torch.isfinite(x).all():
+    if dist.any_rank(not torch.isfinite(x).all()):
         return {"loss": float("nan")}  # diverged generator: reported as a non-finite loss
     neg, neg_w = cfg.negatives(x.detach(), st.step, pos=batch.pos, uncond=batch.uncond,
                                generator=st.data)
@@ -134,6 +149,7 @@ def _update(st, batch: Batch, cfg, temps) -> dict:
     if batch.alpha is not None:
         stats["alpha"] = float(batch.alpha.mean())
     stats["loss"] = first.item()
+    stats = dist.mean_stats(stats)  # over ranks: the global batch's loss; identity alone
     if not math.isfinite(stats["loss"]):
         return stats
     _optimizer_step(st, first, cfg.grad_clip)
@@ -155,6 +171,10 @@ class State:
     positives: Positives
     step: int = 0
     wall: float = 0.0
+    net: torch.nn.Module | None = None  # what the step calls: DDP(model) under torchrun
+
+    def __post_init__(self):
+        self.net = self.model if self.net is None else self.net
 
     def to_dict(self) -> dict:
         return {"step": self.step, "model": self.model.state_dict(), "ema": self.ema.state_dict(),
@@ -183,15 +203,46 @@ def _check_same_config(run, config_text: str) -> None:
 
 
 def _build(cfg) -> State:
+    """Model (on ``dist.device()``, the same initial weights on every rank), EMA, Adam, streams."""
     torch.manual_seed(cfg.seed)
-    model = make_generator(cfg.generator, cfg.dataset)
+    model = make_generator(cfg.generator, cfg.dataset).to(dist.device())
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas),
                            weight_decay=cfg.weight_decay)
     cfg.negatives.reset()  # a gin-built strategy object may outlive one train() call
     cfg.positives.reset(cfg.dataset)
     return State(model, copy.deepcopy(model).requires_grad_(False), opt,
                  torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1),
-                 cfg.negatives, cfg.positives)
+                 cfg.negatives, cfg.positives, net=_wrap(model))
+
+
+def _wrap(model: torch.nn.Module) -> torch.nn.Module:
+    """DistributedDataParallel(model) under torchrun, else the model itself. The EMA and the
+    checkpoint use the unwrapped model (no ``module.`` prefix: loads in any world size)."""
+    if dist.world() == 1:
+        return model
+    where = next(model.parameters()).device
+    return torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[where.index] if where.type == "cuda" else None)
+
+
+SHARDABLE_NEGATIVES = ("self", "cfg")  # no state and no coupling across groups
+
+
+def _check_world(cfg) -> None:
+    """ValueError before training when the run cannot be split over ``dist.world()`` ranks."""
+    w = dist.world()
+    if w == 1:
+        return
+    if not cfg.conditional:
+        raise ValueError(f"distributed training ({w} processes) splits each step's classes over "
+                         f"the processes, and dataset '{cfg.dataset.name}' is unconditional: its "
+                         f"one drift group couples every sample, so splitting it would change the "
+                         f"field. Use class-conditional data or run one process")
+    name = name_of(cfg.negatives)
+    if name not in SHARDABLE_NEGATIVES:
+        raise ValueError(f"train.negatives = @{name}() cannot be split over {w} processes (its "
+                         f"state or negatives span groups on other ranks); use one of "
+                         f"{list(SHARDABLE_NEGATIVES)} or run one process")
 
 
 @gin.configurable(denylist=["workdir", "config_text", "progress"])
@@ -210,17 +261,22 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
                              if k not in ("workdir", "config_text", "progress")})
     cfg.data_batch_size = data_batch_size or batch_size
     _validate(batch_size, data_batch_size, steps, ema_decay, temperatures, inner_steps)
+    dist.setup()  # idempotent; tools/train.py sets up before gin builds the dataset
     check_dataset(dataset)
     cfg.encoder = feature_step.check_encoder(encoder, dataset, inner_steps)
+    if cfg.encoder is not None:
+        cfg.encoder = cfg.encoder.to(dist.device())
     cfg.negatives = negatives if isinstance(negatives, Negatives) else negatives()
     cfg.positives = positives if isinstance(positives, Positives) else positives()
     check_supported(cfg.negatives, dataset)
     cfg.conditional = bool(getattr(dataset, "conditional", False))
     cfg.plan = class_plan(cfg) if cfg.conditional else None
+    _check_world(cfg)
     st = _build(cfg)
     names = dict(generator=name_of(st.model), field=name_of(field), kernel=name_of(kernel),
                  negatives=name_of(cfg.negatives))
-    run = runs_lib.Run(workdir or runs_lib.RUNS / runs_lib.run_name(config_text, seed=seed, **names))
+    run_cls = runs_lib.Run if dist.is_main() else runs_lib.ReadOnlyRun
+    run = run_cls(workdir or runs_lib.RUNS / runs_lib.run_name(config_text, seed=seed, **names))
     run.create()
     if run.exists():
         _check_same_config(run, config_text)
@@ -238,7 +294,8 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
     if start >= steps and summary.get("final_metrics"):
         return run.update_summary(status="finished")
     try:
-        with _stop_on_signal() as stop, StepProgress(steps, start, enabled=progress) as bar:
+        with _stop_on_signal() as stop, StepProgress(steps, start,
+                                                     enabled=progress and dist.is_main()) as bar:
             _loop(run, bar, stop, st, cfg)
     except BaseException as err:  # noqa: BLE001 -- record every way a run can die, then re-raise
         run.update_summary(status="failed", error=f"{type(err).__name__}: {err}")
@@ -250,26 +307,32 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
 
 
 def _finish(run, st: State, cfg, start: int) -> dict:
-    """Final evaluation, pictures and the finished summary."""
+    """Final evaluation, pictures and the finished summary (rank 0; the others wait for it)."""
+    if not dist.is_main():
+        dist.barrier()
+        return run.update_summary(status="finished", step=st.step)
     metrics, samples, data, labels = _evaluate(st.ema, cfg)
     run.log({"kind": "eval", "step": st.step, **metrics})
     samples_picture(run.file("samples.png"), cfg.dataset, data, samples, labels, run.path.name)
     curves_png(run.file("curves.png"), run.records())
     rate = (st.step - start) / st.wall if st.wall > 0 else None
-    return run.update_summary(status="finished", step=st.step, wall_time=round(st.wall, 2),
-                              steps_per_s=rate and round(rate, 3), final_metrics=metrics, error=None)
+    summary = run.update_summary(status="finished", step=st.step, wall_time=round(st.wall, 2),
+                                 steps_per_s=rate and round(rate, 3), final_metrics=metrics,
+                                 error=None)
+    dist.barrier()
+    return summary
 
 
 def _loop(run, bar, stop, st: State, cfg) -> None:
     """Steps st.step+1 .. cfg.steps (or until a stop signal), logging and checkpointing."""
     first = st.step + 1
-    while st.step < cfg.steps and not stop["stop"]:
+    while st.step < cfg.steps and not dist.any_rank(stop["stop"]):
         t0 = time.perf_counter()
         frac = st.step / cfg.steps
         temps = tuple(t * cfg.temperature_schedule(frac) for t in cfg.temperatures)
         for group in st.opt.param_groups:
             group["lr"] = cfg.lr * cfg.lr_schedule(frac)
-        stats = _update(st, draw(st, cfg), cfg, temps)
+        stats = _update(st, _local_batch(st, cfg), cfg, temps)
         if not math.isfinite(stats["loss"]):
             kept = run.load_checkpoint()["step"] if run.exists() else None
             raise FloatingPointError(
@@ -281,6 +344,14 @@ def _loop(run, bar, stop, st: State, cfg) -> None:
         if st.step == first:
             run.write_text("operative_config.gin", gin.operative_config_str())
         _record(run, bar, st, cfg, stats, temps)
+
+
+def _local_batch(st: State, cfg) -> Batch:
+    """The step's global draw (zoo.batches), this rank's block of classes, on its device."""
+    batch = draw(st, cfg)
+    if dist.world() > 1:
+        batch = batch.shard(dist.block(cfg.plan.classes), cfg.negatives)
+    return batch.to(dist.device())
 
 
 def _base_key(key: str, rename: dict) -> str:
@@ -302,7 +373,7 @@ def _record(run, bar, st: State, cfg, stats: dict, temps) -> None:
         run.log({"kind": "train", "step": st.step, **rec, "steps_per_s": bar.rate()})
     if st.step >= cfg.steps:
         return
-    if cfg.eval_every and st.step % cfg.eval_every == 0:
+    if cfg.eval_every and st.step % cfg.eval_every == 0 and dist.is_main():
         metrics = _evaluate(st.ema, cfg)[0]
         run.log({"kind": "eval", "step": st.step, **metrics})
     if cfg.checkpoint_every and st.step % cfg.checkpoint_every == 0:

@@ -152,7 +152,8 @@ class webdataset(Dataset):
         if self._held is None or stale:
             loader = WebLoader(self.val_urls, size=self.size or 1, batch_size=256, num_workers=0,
                                device="cpu", shuffle=False, epochs=1, random_crop=False,
-                               flip=False, field=self.field, uint8=True, min_seen=10**9)
+                               flip=False, field=self.field, uint8=True, min_seen=10**9,
+                               rank=0, world_size=1)  # every rank sees the whole held-out set
             xs, ys = [], []
             for x, y in loader:
                 xs.append(x)
