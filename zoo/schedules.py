@@ -6,6 +6,7 @@
                                                           (bandwidth annealing of the
                                                           spectral/variational reading of drifting)
     cosine:       m(t) = end + (1 - end) (1 + cos(pi t)) / 2
+    warmup:       m(t) = min(1, t / fraction) * then(t)   (linear warm-up, then another schedule)
 
 The trainer multiplies every temperature by ``train.temperature_schedule`` and the learning
 rate by ``train.lr_schedule``; both default to ``constant``.
@@ -54,3 +55,23 @@ class cosine(Schedule):
 
     def __call__(self, t):
         return self.end + (1 - self.end) * 0.5 * (1 + math.cos(math.pi * min(max(t, 0.0), 1.0)))
+
+
+@register("schedule", "warmup")
+class warmup(Schedule):
+    """Linear warm-up over the first ``fraction`` of training, then ``then`` (default constant):
+    m(t) = min(1, (t + 1/steps) / fraction) * then(t) -- the release's linear lr warm-up
+    (``warmup_steps`` of ``total_steps``: 10k of 200k is fraction 0.05). t = step / steps is 0
+    at the first step, so ``steps`` (the run's, for the first step's small non-zero rate) is
+    needed only to avoid a zero learning rate there; 0 gives m(0) = 0."""
+
+    def __init__(self, fraction: float = 0.05, then=None, steps: int = 0):
+        if not 0 < fraction <= 1 or steps < 0:
+            raise ValueError(f"warmup schedule needs 0 < fraction <= 1 and steps >= 0, got "
+                             f"fraction={fraction}, steps={steps}")
+        self.fraction, self.then, self.steps = fraction, then, int(steps)
+
+    def __call__(self, t):
+        first = 1.0 / self.steps if self.steps else 0.0
+        ramp = min(1.0, (t + first) / self.fraction)
+        return ramp * (1.0 if self.then is None else self.then(t))

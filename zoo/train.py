@@ -63,6 +63,7 @@ from zoo.positives import Positives
 from zoo.plots import curves_png
 from zoo.registry import name_of
 from zoo.sampling import EVAL_SEED_OFFSET, make_generator
+from zoo import optimizers
 from zoo.schedules import constant
 from zoo.progress import StepProgress
 
@@ -203,11 +204,12 @@ def _check_same_config(run, config_text: str) -> None:
 
 
 def _build(cfg) -> State:
-    """Model (on ``dist.device()``, the same initial weights on every rank), EMA, Adam, streams."""
+    """Model (on ``dist.device()``, the same initial weights on every rank), EMA, optimizer,
+    streams."""
     torch.manual_seed(cfg.seed)
     model = make_generator(cfg.generator, cfg.dataset).to(dist.device())
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas),
-                           weight_decay=cfg.weight_decay)
+    opt = cfg.optimizer(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas),
+                        weight_decay=cfg.weight_decay)
     cfg.negatives.reset()  # a gin-built strategy object may outlive one train() call
     cfg.positives.reset(cfg.dataset)
     return State(model, copy.deepcopy(model).requires_grad_(False), opt,
@@ -251,7 +253,8 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
           negatives=negatives_lib.self, positives=positives_lib.fresh,
           temperatures=(0.02, 0.05, 0.2), temperature_schedule=constant(), steps: int = 2000,
           seed: int = 0, batch_size: int = 2048, data_batch_size: int | None = None,
-          lr: float = 1e-3, lr_schedule=constant(), betas=(0.9, 0.999), weight_decay: float = 0.0,
+          optimizer=optimizers.adam, lr: float = 1e-3, lr_schedule=constant(),
+          betas=(0.9, 0.999), weight_decay: float = 0.0,
           grad_clip: float | None = None, inner_steps: int = 1, ema_decay: float = 0.999,
           classes_per_step: int | None = None, uncond_per_class: int | None = None,
           log_every: int = 10, eval_every: int = 500, eval_samples: int = 4096,
