@@ -93,11 +93,22 @@ def cell(values: list[float]) -> str:
     return f"{mean:.4g}" + (f" +- {statistics.stdev(values):.2g}" if len(values) > 1 else "")
 
 
+IMAGE_ORDER = ("fd", "kid", "feature_precision", "feature_recall", "class_accuracy",
+               "class_coverage", "energy_distance")
+
+
 def columns(results) -> list[str]:
-    """The metrics every result has, in ``METRIC_GOAL`` order."""
+    """The metrics every result has: image metrics first, then ``METRIC_GOAL`` order."""
     from zoo.metrics import METRIC_GOAL
 
-    return [k for k in METRIC_GOAL if all(k in r[3] for r in results)]
+    order = list(IMAGE_ORDER) + [k for k in METRIC_GOAL if k not in IMAGE_ORDER]
+    return [k for k in order if all(k in r[3] for r in results)]
+
+
+def row_order(key) -> tuple:
+    """No guidance first, then fixed-alpha runs by alpha, then sampler runs by eval alpha."""
+    label, alpha = key
+    return (label.startswith("cfg"), "-" in label, alpha, label)
 
 
 def table_rows(results, keys) -> list[list[str]]:
@@ -106,7 +117,7 @@ def table_rows(results, keys) -> list[list[str]]:
     for label, alpha, _, metrics, _, _ in results:
         groups[(label, alpha)].append(metrics)
     return [[label, f"{alpha:g}", str(len(ms)), *(cell([m[k] for m in ms]) for k in keys)]
-            for (label, alpha), ms in groups.items()]
+            for (label, alpha), ms in sorted(groups.items(), key=lambda kv: row_order(kv[0]))]
 
 
 def write_grids(results, directory: Path) -> None:
