@@ -17,7 +17,7 @@ from zoo.sweeps import chain
 
 GIN_FILES = ["gin/experiments/shapes.gin"]
 PARAMS = []
-SEEDS = [0]
+SEEDS = [0, 1]
 AXES = chain(
     [{"train.encoder": "@identity()"}],
     [{"train.encoder": "@random_conv()"}],
