@@ -17,6 +17,7 @@ from torch.utils._pytree import tree_flatten
 import zoo
 from zoo.drift import drift
 from zoo.streaming import STREAMING_FIELDS, stream_meanshift, stream_split
+from tests.test_drift import _inputs as drift_inputs
 
 STREAMERS = {"meanshift": stream_meanshift, "split": stream_split}
 TAUS = {"laplace": (0.05, 0.2, 1.0), "gaussian": (0.3, 0.6, 2.0)}
@@ -26,16 +27,8 @@ CASES = [(f, o) for f in STREAMING_FIELDS for o in OPTIONS[f]]
 
 
 def _inputs(b=2, n=37, p=45, q=11, d=5, weighted=True, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(b, n, d, generator=g)
-    pos = torch.randn(b, p, d, generator=g) * 1.3 + 0.5
-    neg = torch.randn(b, q, d, generator=g) if q else None
-    w = {}
-    if weighted:
-        w = dict(x_w=torch.rand(b, n, generator=g) + 0.5, pos_w=torch.rand(b, p, generator=g) + 0.5)
-        if q:
-            w["neg_w"] = torch.rand(b, q, generator=g) * 2
-    return x, pos, neg, w
+    """x [b,n,d], pos, neg and weights, as tests/test_drift.py draws them."""
+    return drift_inputs(b, n, p, q, d, weighted, seed)
 
 
 def _close(v, ref):
