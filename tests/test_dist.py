@@ -92,22 +92,20 @@ def test_bad_splits_fail_clearly(monkeypatch):
     from types import SimpleNamespace
 
     import zoo  # noqa: F401
-    from zoo import dist, negatives
+    from zoo import dist
     from zoo.batches import class_plan
     from zoo.registry import build
-    from zoo.train import _check_world
     monkeypatch.setattr(dist, "world", lambda: 2)
     ds = build("dataset", "grid_gaussians", conditional=True)
     cfg = SimpleNamespace(dataset=ds, classes_per_step=3, batch_size=64, data_batch_size=64,
                           uncond_per_class=None)
     with pytest.raises(ValueError, match="cannot be split evenly over 2 processes"):
         class_plan(cfg)
-    flat = SimpleNamespace(conditional=False, dataset=build("dataset", "grid_gaussians"),
-                           negatives=negatives.self())
     with pytest.raises(ValueError, match="unconditional"):
-        _check_world(flat)
+        dist.check_split(False, "grid_gaussians", "self")
     with pytest.raises(ValueError, match="cannot be split over 2 processes"):
-        _check_world(SimpleNamespace(conditional=True, dataset=ds, negatives=negatives.queue()))
+        dist.check_split(True, "grid_gaussians", "queue")
+    dist.check_split(True, "grid_gaussians", "cfg")  # splittable: no error
 
 
 def write_shapes_folder(root: Path, per_class: int = 12, size: int = 32) -> Path:

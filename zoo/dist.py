@@ -151,3 +151,34 @@ class OnDevice(torch.nn.Module):
         if labels is None and alpha is None:
             return self.module(move(z)).cpu()
         return self.module(move(z), move(labels), move(alpha)).cpu()
+
+
+def ddp(model: torch.nn.Module) -> torch.nn.Module:
+    """DistributedDataParallel(model) under torchrun, else the model itself. The EMA and the
+    checkpoint use the unwrapped model (no ``module.`` prefix: loads in any world size)."""
+    if world() == 1:
+        return model
+    where = next(model.parameters()).device
+    return torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[where.index] if where.type == "cuda" else None)
+
+
+SHARDABLE_NEGATIVES = ("self", "cfg")  # no state and no coupling across groups
+
+
+def check_split(conditional: bool, dataset: str, negatives: str) -> None:
+    """ValueError before training when a run cannot be split over ``world()`` ranks: the
+    trainer splits each step's classes, so the data must be class-conditional and the negatives
+    strategy must not couple groups (``SHARDABLE_NEGATIVES``)."""
+    w = world()
+    if w == 1:
+        return
+    if not conditional:
+        raise ValueError(f"distributed training ({w} processes) splits each step's classes over "
+                         f"the processes, and dataset '{dataset}' is unconditional: its "
+                         f"one drift group couples every sample, so splitting it would change the "
+                         f"field. Use class-conditional data or run one process")
+    if negatives not in SHARDABLE_NEGATIVES:
+        raise ValueError(f"train.negatives = @{negatives}() cannot be split over {w} processes "
+                         f"(its state or negatives span groups on other ranks); use one of "
+                         f"{list(SHARDABLE_NEGATIVES)} or run one process")

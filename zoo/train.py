@@ -214,37 +214,7 @@ def _build(cfg) -> State:
     cfg.positives.reset(cfg.dataset)
     return State(model, copy.deepcopy(model).requires_grad_(False), opt,
                  torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1),
-                 cfg.negatives, cfg.positives, net=_wrap(model))
-
-
-def _wrap(model: torch.nn.Module) -> torch.nn.Module:
-    """DistributedDataParallel(model) under torchrun, else the model itself. The EMA and the
-    checkpoint use the unwrapped model (no ``module.`` prefix: loads in any world size)."""
-    if dist.world() == 1:
-        return model
-    where = next(model.parameters()).device
-    return torch.nn.parallel.DistributedDataParallel(
-        model, device_ids=[where.index] if where.type == "cuda" else None)
-
-
-SHARDABLE_NEGATIVES = ("self", "cfg")  # no state and no coupling across groups
-
-
-def _check_world(cfg) -> None:
-    """ValueError before training when the run cannot be split over ``dist.world()`` ranks."""
-    w = dist.world()
-    if w == 1:
-        return
-    if not cfg.conditional:
-        raise ValueError(f"distributed training ({w} processes) splits each step's classes over "
-                         f"the processes, and dataset '{cfg.dataset.name}' is unconditional: its "
-                         f"one drift group couples every sample, so splitting it would change the "
-                         f"field. Use class-conditional data or run one process")
-    name = name_of(cfg.negatives)
-    if name not in SHARDABLE_NEGATIVES:
-        raise ValueError(f"train.negatives = @{name}() cannot be split over {w} processes (its "
-                         f"state or negatives span groups on other ranks); use one of "
-                         f"{list(SHARDABLE_NEGATIVES)} or run one process")
+                 cfg.negatives, cfg.positives, net=dist.ddp(model))
 
 
 @gin.configurable(denylist=["workdir", "config_text", "progress"])
@@ -274,7 +244,7 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
     check_supported(cfg.negatives, dataset)
     cfg.conditional = bool(getattr(dataset, "conditional", False))
     cfg.plan = class_plan(cfg) if cfg.conditional else None
-    _check_world(cfg)
+    dist.check_split(cfg.conditional, cfg.dataset.name, name_of(cfg.negatives))
     st = _build(cfg)
     names = dict(generator=name_of(st.model), field=name_of(field), kernel=name_of(kernel),
                  negatives=name_of(cfg.negatives))
