@@ -67,9 +67,10 @@ def sample(model, n: int, seed: int, chunk: int = 8192, alpha: float | None = No
         z = model.noise(min(chunk, n - i), g)
         if labels is None:
             x = model(z)
+        elif alpha is None:
+            x = model(z, labels[i:i + len(z)])
         else:
-            a = None if alpha is None else torch.full((len(z),), float(alpha))
-            x = model(z, labels[i:i + len(z)], a)
+            x = model(z, labels[i:i + len(z)], torch.full((len(z),), float(alpha)))
         out.append(x.reshape(len(z), -1))  # images [n, C, H, W] -> rows [n, C*H*W]
     return torch.cat(out)
 
