@@ -40,7 +40,6 @@ import math
 import signal
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import SimpleNamespace
 
 import gin
@@ -58,6 +57,7 @@ from zoo.kernels import laplace
 from zoo.evaluation import assess, samples_picture
 from zoo import negatives as negatives_lib
 from zoo.negatives import Negatives, check_supported
+from zoo.state import State
 from zoo import positives as positives_lib
 from zoo.positives import Positives
 from zoo.plots import curves_png
@@ -157,42 +157,6 @@ def _update(st, batch: Batch, cfg, temps) -> dict:
     for _ in range(1, cfg.inner_steps):
         _optimizer_step(st, scaled_loss(batch.generate(model), goal, c).mean(), cfg.grad_clip)
     return stats
-
-
-@dataclass
-class State:
-    """Everything a checkpoint holds: weights, optimizer, RNG streams, negatives, progress."""
-
-    model: torch.nn.Module
-    ema: torch.nn.Module
-    opt: torch.optim.Optimizer
-    noise: torch.Generator
-    data: torch.Generator
-    negatives: Negatives
-    positives: Positives
-    step: int = 0
-    wall: float = 0.0
-    net: torch.nn.Module | None = None  # what the step calls: DDP(model) under torchrun
-
-    def __post_init__(self):
-        self.net = self.model if self.net is None else self.net
-
-    def to_dict(self) -> dict:
-        return {"step": self.step, "model": self.model.state_dict(), "ema": self.ema.state_dict(),
-                "opt": self.opt.state_dict(), "rng_noise": self.noise.get_state(),
-                "rng_data": self.data.get_state(), "wall_time": self.wall,
-                "negatives": self.negatives.state_dict(),
-                "positives": self.positives.state_dict()}
-
-    def load(self, ckpt: dict) -> None:
-        self.model.load_state_dict(ckpt["model"])
-        self.ema.load_state_dict(ckpt["ema"])
-        self.opt.load_state_dict(ckpt["opt"])
-        self.noise.set_state(ckpt["rng_noise"])
-        self.data.set_state(ckpt["rng_data"])
-        self.negatives.load_state_dict(ckpt.get("negatives", {}))
-        self.positives.load_state_dict(ckpt.get("positives", {}))
-        self.step, self.wall = ckpt["step"], ckpt["wall_time"]
 
 
 def _check_same_config(run, config_text: str) -> None:

@@ -1,0 +1,53 @@
+"""What a checkpoint holds: the whole training state of a run, so a resumed run is bit-identical.
+
+    State = (model, EMA, optimizer, noise and data RNG streams, negatives' state (a queue),
+             positives' state (banks), step, wall time)
+
+``to_dict()`` is what ``zoo.runs.Run.save_checkpoint`` writes (tensors and plain containers only,
+loadable with ``weights_only=True``); ``load(ckpt)`` restores it. The model is the unwrapped
+generator (no DDP ``module.`` prefix), so a checkpoint loads in any world size (``zoo.dist``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from zoo.negatives import Negatives
+from zoo.positives import Positives
+
+
+@dataclass
+class State:
+    """Everything a checkpoint holds: weights, optimizer, RNG streams, negatives, progress."""
+
+    model: torch.nn.Module
+    ema: torch.nn.Module
+    opt: torch.optim.Optimizer
+    noise: torch.Generator
+    data: torch.Generator
+    negatives: Negatives
+    positives: Positives
+    step: int = 0
+    wall: float = 0.0
+    net: torch.nn.Module | None = None  # what the step calls: DDP(model) under torchrun
+
+    def __post_init__(self):
+        self.net = self.model if self.net is None else self.net
+
+    def to_dict(self) -> dict:
+        return {"step": self.step, "model": self.model.state_dict(), "ema": self.ema.state_dict(),
+                "opt": self.opt.state_dict(), "rng_noise": self.noise.get_state(),
+                "rng_data": self.data.get_state(), "wall_time": self.wall,
+                "negatives": self.negatives.state_dict(),
+                "positives": self.positives.state_dict()}
+
+    def load(self, ckpt: dict) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        self.ema.load_state_dict(ckpt["ema"])
+        self.opt.load_state_dict(ckpt["opt"])
+        self.noise.set_state(ckpt["rng_noise"])
+        self.data.set_state(ckpt["rng_data"])
+        self.negatives.load_state_dict(ckpt.get("negatives", {}))
+        self.positives.load_state_dict(ckpt.get("positives", {}))
+        self.step, self.wall = ckpt["step"], ckpt["wall_time"]
