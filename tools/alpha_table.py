@@ -66,23 +66,22 @@ def eval_alphas(trained, alphas: list[float]) -> list[float | None]:
 
 
 def evaluate_run(path: Path, alphas: list[float]):
-    """[(label, alpha, seed, metrics, model, dataset)] for one run folder."""
+    """[(label, alpha, eval seed, metrics, model, dataset)] for one run folder."""
     import gin
 
     from zoo.evaluation import assess
-    from zoo.sampling import EVAL_SEED_OFFSET, restore
+    from zoo.sampling import eval_settings, restore
 
     model, dataset, run = restore(path)
-    train = gin.get_bindings("train")
     negatives = run.summary().get("negatives", "self")
     trained = guidance(gin.get_bindings("cfg") if negatives == "cfg" else {}, negatives)
-    seed, n = train.get("seed", 0), train.get("eval_samples", 4096)
+    n, seed = eval_settings()
     label = negatives if trained is None else f"cfg alpha {trained[0]:g}-{trained[1]:g}"
     if trained is not None and trained[0] == trained[1]:
         label = f"cfg alpha {trained[0]:g}"
     out = []
     for a in eval_alphas(trained, alphas):
-        metrics = assess(model, dataset, n, seed + EVAL_SEED_OFFSET, alpha=a)[0]
+        metrics = assess(model, dataset, n, seed, alpha=a)[0]
         out.append((label, 1.0 if a is None else a, seed, metrics, model, dataset))
     run.update_summary(alpha_metrics={f"{a:g}": m for _, a, _, m, _, _ in out})
     return out
@@ -123,7 +122,7 @@ def table_rows(results, keys) -> list[list[str]]:
 def write_grids(results, directory: Path) -> None:
     """One grid per (label, alpha): the lowest seed's samples, one row per class."""
     from zoo.images import save_grid
-    from zoo.sampling import EVAL_SEED_OFFSET, eval_labels, sample
+    from zoo.sampling import eval_labels, sample
 
     done = set()
     for label, alpha, seed, _, model, dataset in sorted(results, key=lambda r: r[2]):
@@ -131,7 +130,7 @@ def write_grids(results, directory: Path) -> None:
             continue
         done.add((label, alpha))
         n = 8 * (model.num_classes or 1)
-        x = sample(model, n, seed + EVAL_SEED_OFFSET, alpha=alpha)
+        x = sample(model, n, seed, alpha=alpha)
         name = label.replace(" ", "_").replace("alpha_", "") + f"_at{alpha:g}.png"
         save_grid(directory / name, x, dataset.shape, labels=eval_labels(model, n))
 

@@ -45,11 +45,9 @@ def main(argv=None) -> int:
                     help="comma-separated guidance scales for a class-conditional run")
     ap.add_argument("--json", default=None, help="with --alpha: write {alpha: metrics} here")
     args = ap.parse_args(argv)
-    import gin
-
     from zoo.evaluation import assess, samples_picture
     from zoo.report import metrics_table
-    from zoo.sampling import EVAL_SEED_OFFSET, restore
+    from zoo.sampling import eval_settings, restore
 
     try:
         alphas = [float(a) for a in args.alpha.split(",") if a] if args.alpha else []
@@ -60,9 +58,9 @@ def main(argv=None) -> int:
             raise ValueError("--alpha needs a class-conditional run; this generator is unconditional")
     except (FileNotFoundError, ValueError) as err:
         return print_error(err)
-    bound = gin.get_bindings("train")
-    n = args.num or bound.get("eval_samples", 4096)
-    seed = args.seed if args.seed is not None else bound.get("seed", 0) + EVAL_SEED_OFFSET
+    n, seed = eval_settings()
+    n = args.num or n
+    seed = args.seed if args.seed is not None else seed
     if alphas:
         rows = {f"{a:g}": assess(model, dataset, n, seed, alpha=a)[0] for a in alphas}
         run.update_summary(alpha_metrics=rows, eval_samples=n)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from zoo.images import tile, to_uint8
+from zoo.images import grid
 from zoo.metrics import evaluate
 from zoo.metrics.evaluator import default_path, load_evaluator
 from zoo.metrics.image import evaluate_images
@@ -80,18 +80,11 @@ def assess(model, dataset, n: int, seed: int, *, alpha: float | None = None):
     return metrics, samples, data, labels
 
 
-def _grid(rows: torch.Tensor, shape, labels, classes: int | None) -> np.ndarray:
-    """One uint8 grid: ``GRID_CELLS`` per class row (labels given), else a square."""
-    pixels = to_uint8(rows, shape)
-    if labels is None or classes is None:
-        cols = GRID_CELLS
-        pixels = pixels[:cols * cols]
-        return tile(pixels, math.ceil(len(pixels) / cols), cols, 1, max(1, 32 // shape[1]))
-    cells = np.full((classes * GRID_CELLS, *pixels.shape[1:]), 255, np.uint8)
-    for c in range(classes):
-        idx = (torch.as_tensor(labels) == c).nonzero().flatten()[:GRID_CELLS].numpy()
-        cells[c * GRID_CELLS:c * GRID_CELLS + len(idx)] = pixels[idx]
-    return tile(cells, classes, GRID_CELLS, 1, max(1, 32 // shape[1]))
+def _grid(rows: torch.Tensor, shape, labels) -> np.ndarray:
+    """``GRID_CELLS`` samples per class row (labels given), else a square of GRID_CELLS^2."""
+    if labels is None:
+        return grid(rows[:GRID_CELLS * GRID_CELLS], shape, columns=GRID_CELLS)[0]
+    return grid(rows, shape, labels=labels, columns=GRID_CELLS)[0]
 
 
 def image_samples_png(path: Path, dataset, samples: torch.Tensor, labels, title: str = "") -> None:
@@ -104,12 +97,12 @@ def image_samples_png(path: Path, dataset, samples: torch.Tensor, labels, title:
         data = dataset.held_out_class(data_labels)
     else:
         data_labels, data = None, dataset.held_out(GRID_CELLS * GRID_CELLS)
-    grids = [_grid(data, dataset.shape, data_labels, classes),
-             _grid(samples, dataset.shape, labels, classes)]
+    grids = [_grid(data, dataset.shape, data_labels), _grid(samples, dataset.shape, labels)]
     fig, axes = plt.subplots(1, 2, figsize=(9, 0.6 + 4.2 * grids[0].shape[0] / grids[0].shape[1]))
-    for ax, grid, name in zip(axes, grids, ("data (held out)", "samples (EMA)")):
-        ax.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid,
-                  cmap="gray" if grid.shape[-1] == 1 else None, interpolation="nearest")
+    for ax, pixels, name in zip(axes, grids, ("data (held out)", "samples (EMA)")):
+        gray = pixels.shape[-1] == 1
+        ax.imshow(pixels.squeeze(-1) if gray else pixels, cmap="gray" if gray else None,
+                  interpolation="nearest")
         ax.set_title(name, fontsize=10)
         ax.axis("off")
     fig.suptitle(title, fontsize=9)

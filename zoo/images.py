@@ -3,7 +3,7 @@
     rows x [N, C*H*W] in [-1, 1] (the dataset protocol, ``shape`` = (C, H, W))
       -> uint8 pixels round((clamp(x, -1, 1) + 1) * 127.5)        [N, H, W, C]
 
-``save_grid`` tiles N images with ``pad`` pixels of border colour between them (images of
+``grid`` / ``save_grid`` tile N images with ``pad`` pixels of border colour between them (images of
 side < 32 are scaled up by an integer factor, nearest neighbour, so 8x8 digits stay legible);
 with class ``labels`` row r holds the samples of class r (the first ``columns`` of each).
 ``save_pngs`` writes ``<dir>/<index:06d>.png`` per sample (grayscale "L" for C = 1, RGB for
@@ -54,9 +54,9 @@ def _pil(pixels: np.ndarray) -> Image.Image:
     return Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
 
 
-def save_grid(path, x, shape, *, labels=None, columns: int | None = None, pad: int = 1,
-              scale: int | None = None) -> tuple[int, int]:
-    """Write a PNG grid of samples x; returns its (rows, columns) of cells.
+def grid(x, shape, *, labels=None, columns: int | None = None, pad: int = 1,
+         scale: int | None = None) -> tuple[np.ndarray, int, int]:
+    """(uint8 grid [H', W', C], rows, columns of cells) of samples x.
 
     Without labels: ``columns`` (default ceil(sqrt(N))) per row. With labels [N] (classes
     0..K-1): one row per class 0..max(label), ``columns`` (default: the largest class count)
@@ -68,23 +68,28 @@ def save_grid(path, x, shape, *, labels=None, columns: int | None = None, pad: i
     if labels is None:
         cols = int(columns) if columns else max(1, math.ceil(math.sqrt(n)))
         rows = math.ceil(n / cols)
-        grid = tile(pixels, rows, cols, pad, scale)
-    else:
-        labels = torch.as_tensor(labels, dtype=torch.long).cpu()
-        if labels.shape != (n,) or bool((labels < 0).any()):
-            raise ValueError(f"labels must be [{n}] classes >= 0, got {tuple(labels.shape)}")
-        rows = int(labels.max()) + 1
-        per_class = [(labels == r).nonzero().flatten().tolist() for r in range(rows)]
-        cols = int(columns) if columns else max(len(p) for p in per_class)
-        h, w, c = pixels.shape[1:]
-        cells = np.full((rows * cols, h, w, c), 255, dtype=np.uint8)
-        for r, idx in enumerate(per_class):
-            idx = idx[:cols]
-            cells[r * cols:r * cols + len(idx)] = pixels[idx]
-        grid = tile(cells, rows, cols, pad, scale)
+        return tile(pixels, rows, cols, pad, scale), rows, cols
+    labels = torch.as_tensor(labels, dtype=torch.long).cpu()
+    if labels.shape != (n,) or bool((labels < 0).any()):
+        raise ValueError(f"labels must be [{n}] classes >= 0, got {tuple(labels.shape)}")
+    rows = int(labels.max()) + 1
+    per_class = [(labels == r).nonzero().flatten().tolist() for r in range(rows)]
+    cols = int(columns) if columns else max(len(p) for p in per_class)
+    h, w, c = pixels.shape[1:]
+    cells = np.full((rows * cols, h, w, c), 255, dtype=np.uint8)
+    for r, idx in enumerate(per_class):
+        idx = idx[:cols]
+        cells[r * cols:r * cols + len(idx)] = pixels[idx]
+    return tile(cells, rows, cols, pad, scale), rows, cols
+
+
+def save_grid(path, x, shape, *, labels=None, columns: int | None = None, pad: int = 1,
+              scale: int | None = None) -> tuple[int, int]:
+    """Write ``grid(x, shape, ...)`` as a PNG; returns its (rows, columns) of cells."""
+    pixels, rows, cols = grid(x, shape, labels=labels, columns=columns, pad=pad, scale=scale)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _pil(grid).save(path)
+    _pil(pixels).save(path)
     return rows, cols
 
 

@@ -73,7 +73,6 @@ class bank(Positives):  # noqa: N801
     def reset(self, dataset) -> None:
         self.banks = SampleBanks(dataset.num_classes or 1, self.per_class, self.global_size,
                                  (dataset.dim,))
-        self._prefilled = False
 
     def _prefill(self, dataset, generator) -> None:
         """``per_class`` samples of every class (the global ring takes the last of them)."""
@@ -96,9 +95,8 @@ class bank(Positives):  # noqa: N801
     def draw(self, dataset, classes, p: int, u: int, generator: torch.Generator):
         if self.banks is None:
             self.reset(dataset)
-        if not self._prefilled:
+        if not bool(self.banks.count.any()):  # empty rings: the first draw of a run
             self._prefill(dataset, generator)
-            self._prefilled = True
         groups = 1 if classes is None else len(classes)
         self._push(dataset, self.push_per_step or groups * p, generator)
         if classes is None:
@@ -110,10 +108,8 @@ class bank(Positives):  # noqa: N801
     def state_dict(self) -> dict:
         if self.banks is None:
             return {}
-        return {"banks": {k: v.clone() for k, v in self.banks.state_dict().items()},
-                "prefilled": torch.tensor(self._prefilled)}
+        return {"banks": {k: v.clone() for k, v in self.banks.state_dict().items()}}
 
     def load_state_dict(self, state: dict) -> None:
         if state and self.banks is not None:
             self.banks.load_state_dict(state["banks"])
-            self._prefilled = bool(state["prefilled"])

@@ -75,6 +75,13 @@ def sample(model, n: int, seed: int, chunk: int = 8192, alpha: float | None = No
     return torch.cat(out)
 
 
+def eval_settings() -> tuple[int, int]:
+    """(``train.eval_samples``, evaluation noise seed ``train.seed`` + EVAL_SEED_OFFSET) of the
+    config gin last parsed (``restore`` parses a run's), with the trainer's defaults."""
+    bound = gin.get_bindings("train")
+    return bound.get("eval_samples", 4096), bound.get("seed", 0) + EVAL_SEED_OFFSET
+
+
 def restore(workdir, use_ema: bool = True):
     """(model with EMA weights, dataset, run) of a run folder, rebuilt from its config.gin."""
     from zoo.config import ROOT  # late: zoo.config imports zoo

@@ -150,8 +150,26 @@ def save_encoder(net: ResNet, path, config: dict) -> tuple[Path, Path]:
     return path, meta
 
 
+class ResNetEncoder(FeatureEncoder):
+    """A frozen ``self.net`` (a ``ResNet``) whose maps become ``resnet_sets``; images of
+    ``self.shape`` (or None: images only). Shared by ``mae`` and ``random_conv``."""
+
+    def set_options(self, patch_mean_size, patch_std_size, use_mean, use_std, every_k_block,
+                    include_input) -> None:
+        """Which sets to derive (``SetOptions``, ``every_k_block``, ``include_input``); freezes."""
+        self.opts = SetOptions(tuple(patch_mean_size or ()), tuple(patch_std_size or ()),
+                               bool(use_mean), bool(use_std))
+        self.every_k_block, self.include_input = every_k_block, bool(include_input)
+        self.freeze()
+
+    def feature_sets(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{name: [N, L, C]} for x [N, C, H, W] or rows [N, C*H*W] of ``self.shape``."""
+        x = as_images(x, self.shape, type(self).__name__)
+        return resnet_sets(self.net, x, self.opts, self.every_k_block, self.include_input)
+
+
 @register("encoder", "mae")
-class mae(FeatureEncoder):  # noqa: N801  (file = class = registry key = gin name)
+class mae(ResNetEncoder):  # noqa: N801  (file = class = registry key = gin name)
     """A trained MAE-ResNet from ``path`` (+ ``path`` .json), frozen; see the module docstring."""
 
     def __init__(self, path: str | None = None, patch_mean_size=(2, 4), patch_std_size=(2, 4),
@@ -173,12 +191,5 @@ class mae(FeatureEncoder):  # noqa: N801  (file = class = registry key = gin nam
         self.shape = tuple(self.config["shape"])
         self.net = ResNet(**arch)
         self.net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        self.opts = SetOptions(tuple(patch_mean_size or ()), tuple(patch_std_size or ()),
-                               bool(use_mean), bool(use_std))
-        self.every_k_block, self.include_input = every_k_block, bool(include_input)
-        self.freeze()
-
-    def feature_sets(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """{name: [N, L, C]} for x [N, C, H, W] or rows [N, C*H*W] of the training shape."""
-        x = as_images(x, self.shape, "mae")
-        return resnet_sets(self.net, x, self.opts, self.every_k_block, self.include_input)
+        self.set_options(patch_mean_size, patch_std_size, use_mean, use_std, every_k_block,
+                         include_input)

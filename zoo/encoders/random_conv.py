@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import torch
 
-from zoo.encoders import FeatureEncoder, SetOptions, as_images
-from zoo.encoders.mae import ResNet, resnet_sets
+from zoo.encoders.mae import ResNet, ResNetEncoder
 from zoo.registry import register
 
 
 @register("encoder", "random_conv")
-class random_conv(FeatureEncoder):  # noqa: N801  (file = class = registry key = gin name)
+class random_conv(ResNetEncoder):  # noqa: N801  (file = class = registry key = gin name)
     """Frozen random ResNet(in_channels, base_channels, layers, input_patch_size) under ``seed``."""
 
     def __init__(self, in_channels: int = 3, base_channels: int = 16, layers=(1, 1, 1, 1),
@@ -33,12 +32,5 @@ class random_conv(FeatureEncoder):  # noqa: N801  (file = class = registry key =
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.net = ResNet(in_channels, base_channels, tuple(layers), input_patch_size)
-        self.opts = SetOptions(tuple(patch_mean_size or ()), tuple(patch_std_size or ()),
-                               bool(use_mean), bool(use_std))
-        self.every_k_block, self.include_input = every_k_block, bool(include_input)
-        self.freeze()
-
-    def feature_sets(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """{name: [N, L, C]} for x [N, C, H, W] or rows [N, C*H*W] (with ``shape``)."""
-        x = as_images(x, self.shape, "random_conv")
-        return resnet_sets(self.net, x, self.opts, self.every_k_block, self.include_input)
+        self.set_options(patch_mean_size, patch_std_size, use_mean, use_std, every_k_block,
+                         include_input)
