@@ -59,10 +59,8 @@ class Batch:
 
     def to(self, device) -> "Batch":
         """Every tensor on ``device`` (the same tensors when already there)."""
-        move = lambda t: None if t is None else (
-            tuple(u.to(device) for u in t) if isinstance(t, tuple) else t.to(device))
-        return Batch(move(self.z), move(self.pos), move(self.labels), move(self.alpha),
-                     move(self.uncond))
+        return Batch(*(dist.to(t, device) for t in (self.z, self.pos, self.labels, self.alpha,
+                                                     self.uncond)))
 
 
 def _rows(z) -> int:

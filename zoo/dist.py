@@ -146,11 +146,17 @@ class OnDevice(torch.nn.Module):
             return getattr(self.module, name)
 
     def forward(self, z, labels=None, alpha=None):
-        move = lambda t: None if t is None else (
-            tuple(move(u) for u in t) if isinstance(t, tuple) else t.to(self.where))
         if labels is None and alpha is None:
-            return self.module(move(z)).cpu()
-        return self.module(move(z), move(labels), move(alpha)).cpu()
+            return self.module(to(z, self.where)).cpu()
+        return self.module(to(z, self.where), to(labels, self.where), to(alpha, self.where)).cpu()
+
+
+def to(t, where: torch.device):
+    """A tensor, a tuple of them (noise of image generators: image, style indices) or None on
+    ``where`` (the same tensors when already there)."""
+    if t is None:
+        return None
+    return tuple(to(u, where) for u in t) if isinstance(t, tuple) else t.to(where)
 
 
 def ddp(model: torch.nn.Module) -> torch.nn.Module:

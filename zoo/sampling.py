@@ -78,8 +78,11 @@ def sample(model, n: int, seed: int, chunk: int = 8192, alpha: float | None = No
 def eval_settings() -> tuple[int, int]:
     """(``train.eval_samples``, evaluation noise seed ``train.seed`` + EVAL_SEED_OFFSET) of the
     config gin last parsed (``restore`` parses a run's), with the trainer's defaults."""
-    bound = gin.get_bindings("train")
-    return bound.get("eval_samples", 4096), bound.get("seed", 0) + EVAL_SEED_OFFSET
+    from zoo.train import train  # late: zoo.train imports this module
+
+    defaults = {k: p.default for k, p in inspect.signature(train).parameters.items()}
+    bound = {**defaults, **gin.get_bindings("train")}
+    return bound["eval_samples"], bound["seed"] + EVAL_SEED_OFFSET
 
 
 def restore(workdir, use_ema: bool = True):
