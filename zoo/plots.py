@@ -83,3 +83,24 @@ def probe_png(path: Path, data, samples, disp, moved, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def misses_png(path: Path, panels: list[tuple[str, torch.Tensor, torch.Tensor, torch.Tensor]],
+               stray: float = 1.5) -> None:
+    """One scatter per (title, data [M, 2], samples [N, 2], rho [N]): data grey, samples
+    inside the data's k-NN balls blue, misses (rho > 1) orange, strays (rho > stray) red."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.8), squeeze=False)
+    for ax, (title, data, samples, rho) in zip(axes[0], panels):
+        data, samples, rho = data[:, :2].cpu(), samples[:, :2].cpu(), rho.cpu()
+        ax.scatter(data[:, 0], data[:, 1], s=1, color="0.8", linewidths=0)
+        for keep, color, size in ((rho <= 1, "tab:blue", 1), ((rho > 1) & (rho <= stray),
+                                  "tab:orange", 3), (rho > stray, "tab:red", 3)):
+            ax.scatter(samples[keep, 0], samples[keep, 1], s=size, color=color, linewidths=0)
+        ax.set_title(f"{title}\nmiss {(rho > 1).double().mean():.3f}, "
+                     f"stray {(rho > stray).double().mean():.3f}", fontsize=9)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
