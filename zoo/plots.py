@@ -98,6 +98,10 @@ def misses_png(path: Path, panels: list[tuple[str, torch.Tensor, torch.Tensor, t
             ax.scatter(samples[keep, 0], samples[keep, 1], s=size, color=color, linewidths=0)
         ax.set_title(f"{title}\nmiss {(rho > 1).double().mean():.3f}, "
                      f"stray {(rho > stray).double().mean():.3f}", fontsize=9)
+        lo, hi = data.min(0).values, data.max(0).values      # same frame for every panel
+        pad = 0.15 * (hi - lo) + 1e-3
+        ax.set_xlim(float(lo[0] - pad[0]), float(hi[0] + pad[0]))
+        ax.set_ylim(float(lo[1] - pad[1]), float(hi[1] + pad[1]))
         ax.set_aspect("equal")
         ax.set_xticks([])
         ax.set_yticks([])
