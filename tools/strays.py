@@ -38,6 +38,7 @@ def main(argv=None) -> int:
     import torch
 
     from zoo.metrics import ball_ratio, miss_shares
+    from zoo.metrics.misses import STRAY_RATIO
     from zoo.plots import misses_png
     from zoo.sampling import restore, sample
 
@@ -58,7 +59,7 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError, KeyError) as err:
         return print_error(err)
     table = Table(title=f"k-NN precision misses (k = {args.k}, {args.num} samples)", title_justify="left")
-    for col in ("run", "precision", "miss", "stray (rho > 1.5)"):
+    for col in ("run", "precision", "miss", f"stray (rho > {STRAY_RATIO:g})"):
         table.add_column(col, justify="left" if col == "run" else "right")
     for title, _, _, rho in panels:
         shares = miss_shares(rho)

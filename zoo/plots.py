@@ -9,10 +9,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from zoo.metrics.misses import STRAY_RATIO, miss_shares  # noqa: E402
 
-def _scatter(ax, pts: torch.Tensor, title: str, color: str, lims) -> None:
-    ax.scatter(pts[:, 0], pts[:, 1], s=1.5, alpha=0.5, color=color, linewidths=0)
-    ax.set_title(title, fontsize=10)
+
+def _frame(data: torch.Tensor) -> list[tuple[float, float]]:
+    """Axis limits (lo, hi) per coordinate of data [N, D<=2]: its range padded by 15%."""
+    lo, hi = data.min(0).values, data.max(0).values
+    pad = 0.15 * (hi - lo) + 1e-3
+    return [(float(lo[i] - pad[i]), float(hi[i] + pad[i])) for i in range(data.shape[1])]
+
+
+def _style(ax, title: str, lims, fontsize: int = 10) -> None:
+    ax.set_title(title, fontsize=fontsize)
     ax.set_xlim(*lims[0])
     ax.set_ylim(*lims[1])
     ax.set_aspect("equal")
@@ -20,12 +28,15 @@ def _scatter(ax, pts: torch.Tensor, title: str, color: str, lims) -> None:
     ax.set_yticks([])
 
 
+def _scatter(ax, pts: torch.Tensor, title: str, color: str, lims) -> None:
+    ax.scatter(pts[:, 0], pts[:, 1], s=1.5, alpha=0.5, color=color, linewidths=0)
+    _style(ax, title, lims)
+
+
 def samples_png(path: Path, data: torch.Tensor, samples: torch.Tensor, title: str = "") -> None:
     """Side-by-side scatter of data [N, D] and samples [M, D] (first two coordinates)."""
     data, samples = data[:, :2].cpu(), samples[:, :2].cpu()
-    lo, hi = data.min(0).values, data.max(0).values
-    pad = 0.15 * (hi - lo) + 1e-3
-    lims = [(float(lo[i] - pad[i]), float(hi[i] + pad[i])) for i in range(data.shape[1])]
+    lims = _frame(data)
     if len(lims) == 1:
         lims.append((-1, 1))
     fig, axes = plt.subplots(1, 2, figsize=(8, 4.2))
@@ -69,9 +80,7 @@ def curves_png(path: Path, records: list[dict]) -> None:
 def probe_png(path: Path, data, samples, disp, moved, title: str = "") -> None:
     """Data, samples with the field's displacement arrows (a subsample), and free particles."""
     data, samples, disp, moved = (t[:, :2].cpu() for t in (data, samples, disp, moved))
-    lo, hi = data.min(0).values, data.max(0).values
-    pad = 0.15 * (hi - lo) + 1e-3
-    lims = [(float(lo[i] - pad[i]), float(hi[i] + pad[i])) for i in range(2)]
+    lims = _frame(data)
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
     _scatter(axes[0], data, "data (held out)", "tab:blue", lims)
     _scatter(axes[1], samples, "samples + field d(x)", "tab:orange", lims)
@@ -86,9 +95,10 @@ def probe_png(path: Path, data, samples, disp, moved, title: str = "") -> None:
 
 
 def misses_png(path: Path, panels: list[tuple[str, torch.Tensor, torch.Tensor, torch.Tensor]],
-               stray: float = 1.5) -> None:
+               stray: float = STRAY_RATIO) -> None:
     """One scatter per (title, data [M, 2], samples [N, 2], rho [N]): data grey, samples
-    inside the data's k-NN balls blue, misses (rho > 1) orange, strays (rho > stray) red."""
+    inside the data's k-NN balls blue, misses (rho > 1) orange, strays (rho > stray) red, all
+    in the data's frame."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.8), squeeze=False)
     for ax, (title, data, samples, rho) in zip(axes[0], panels):
         data, samples, rho = data[:, :2].cpu(), samples[:, :2].cpu(), rho.cpu()
@@ -96,15 +106,9 @@ def misses_png(path: Path, panels: list[tuple[str, torch.Tensor, torch.Tensor, t
         for keep, color, size in ((rho <= 1, "tab:blue", 1), ((rho > 1) & (rho <= stray),
                                   "tab:orange", 3), (rho > stray, "tab:red", 3)):
             ax.scatter(samples[keep, 0], samples[keep, 1], s=size, color=color, linewidths=0)
-        ax.set_title(f"{title}\nmiss {(rho > 1).double().mean():.3f}, "
-                     f"stray {(rho > stray).double().mean():.3f}", fontsize=9)
-        lo, hi = data.min(0).values, data.max(0).values      # same frame for every panel
-        pad = 0.15 * (hi - lo) + 1e-3
-        ax.set_xlim(float(lo[0] - pad[0]), float(hi[0] + pad[0]))
-        ax.set_ylim(float(lo[1] - pad[1]), float(hi[1] + pad[1]))
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
+        shares = miss_shares(rho, stray)
+        _style(ax, f"{title}\nmiss {shares['miss']:.3f}, stray {shares['stray']:.3f}",
+               _frame(data), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
