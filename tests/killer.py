@@ -10,10 +10,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import zoo.runs  # noqa: E402
+import zoo.run.folder  # noqa: E402
 
 KILL_AFTER = int(sys.argv.pop(1))
-_save, _log = zoo.runs.Run.save_checkpoint, zoo.runs.Run.log
+_save, _log = zoo.run.folder.Run.save_checkpoint, zoo.run.folder.Run.log
 armed = {"logs": None}
 
 
@@ -31,7 +31,7 @@ def log(self, record):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-zoo.runs.Run.save_checkpoint, zoo.runs.Run.log = save, log
+zoo.run.folder.Run.save_checkpoint, zoo.run.folder.Run.log = save, log
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 import train  # noqa: E402
 

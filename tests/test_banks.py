@@ -7,7 +7,7 @@ import io
 import pytest
 import torch
 
-from zoo.banks import SampleBanks
+from zoo.positives.rings import SampleBanks
 
 
 def _gen(seed: int) -> torch.Generator:

@@ -10,7 +10,7 @@ import zoo
 from zoo.data import check_dataset
 from zoo.metrics.evaluate import METRIC_GOAL, evaluate
 from zoo.metrics.modes import class_accuracy
-from zoo.sampling import eval_labels, make_generator, sample
+from zoo.run.sampling import eval_labels, make_generator, sample
 
 from tests.test_train import DEBUG, kill_and_resume, tool
 

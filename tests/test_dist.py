@@ -93,7 +93,7 @@ def test_bad_splits_fail_clearly(monkeypatch):
 
     import zoo  # noqa: F401
     from zoo import dist
-    from zoo.batches import class_plan
+    from zoo.run.batches import class_plan
     from zoo.registry import build
     monkeypatch.setattr(dist, "world", lambda: 2)
     ds = build("dataset", "grid_gaussians", conditional=True)

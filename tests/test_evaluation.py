@@ -1,4 +1,4 @@
-"""zoo.evaluation: image runs get evaluator metrics and an image samples.png; guidance scales in
+"""zoo.run.evaluation: image runs get evaluator metrics and an image samples.png; guidance scales in
 sampling, tools/eval.py --alpha and tools/alpha_table.py."""
 import json
 
@@ -8,9 +8,9 @@ import torch
 from PIL import Image
 
 import zoo
-from zoo.evaluation import assess, evaluator_for, samples_picture
+from zoo.run.evaluation import assess, evaluator_for, samples_picture
 from zoo.registry import lookup
-from zoo.sampling import make_generator, sample
+from zoo.run.sampling import make_generator, sample
 
 from tests.test_conditional import COND
 from tests.test_images_train import DIGITS

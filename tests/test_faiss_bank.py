@@ -8,9 +8,9 @@ import torch
 pytest.importorskip("faiss")
 
 from zoo import fields, kernels  # noqa: E402
-from zoo.bank_reference import exact_meanshift, exact_split  # noqa: E402
-from zoo.faiss_bank import PositiveBank, gpu_available  # noqa: E402
-from zoo.knn_positives import knn_positives, knn_split  # noqa: E402
+from zoo.positives.bank_reference import exact_meanshift, exact_split  # noqa: E402
+from zoo.positives.faiss_bank import PositiveBank, gpu_available  # noqa: E402
+from zoo.positives.knn_positives import knn_positives, knn_split  # noqa: E402
 
 
 def _clustered(m, d, seed, modes=8, std=0.3):

@@ -312,13 +312,13 @@ class FakeImageModel(torch.nn.Module):
 
 
 def test_sample_tool_writes_grid_and_pngs(tmp_path, monkeypatch, digits):
-    import zoo.sampling
+    import zoo.run.sampling
 
     spec = importlib.util.spec_from_file_location("tool_sample", ROOT / "tools" / "sample.py")
     sample_tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sample_tool)
 
-    monkeypatch.setattr(zoo.sampling, "restore", lambda w, use_ema=True: (
+    monkeypatch.setattr(zoo.run.sampling, "restore", lambda w, use_ema=True: (
         FakeImageModel(digits), digits, None))
     rc = sample_tool.main(["--workdir", "x", "--num", "30", "--grid", str(tmp_path / "g.png"),
                            "--png_dir", str(tmp_path / "p"), "--out", str(tmp_path / "s.npy")])
@@ -327,7 +327,7 @@ def test_sample_tool_writes_grid_and_pngs(tmp_path, monkeypatch, digits):
     assert Image.open(tmp_path / "g.png").size == (3 * 33 + 1, 10 * 33 + 1)
     assert np.load(tmp_path / "s.npy").shape == (30, 64)
     toy = build("dataset", "checkerboard")
-    monkeypatch.setattr(zoo.sampling, "restore", lambda w, use_ema=True: (None, toy, None))
+    monkeypatch.setattr(zoo.run.sampling, "restore", lambda w, use_ema=True: (None, toy, None))
     assert sample_tool.main(["--workdir", "x", "--grid", str(tmp_path / "t.png")]) == 2
     assert not (tmp_path / "t.png").exists()
 

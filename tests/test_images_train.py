@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import zoo
-from zoo.batches import Batch
+from zoo.run.batches import Batch
 from zoo.registry import lookup
-from zoo.sampling import make_generator, sample
+from zoo.run.sampling import make_generator, sample
 
 from tests.test_train import tool
 

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from zoo.leaderboard import find_runs, load, parse_bindings, read_run
+from zoo.sweeps.leaderboard import find_runs, load, parse_bindings, read_run
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPS = {"a": "(1.0, 4.0)", "b": "(0.5, 2.0)"}

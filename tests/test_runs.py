@@ -1,5 +1,5 @@
 """Run folders read back whatever a crash or a stray write left in them."""
-from zoo.runs import Run
+from zoo.run.folder import Run
 
 
 def test_corrupt_files_read_as_missing_or_skipped(tmp_path):

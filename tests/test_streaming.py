@@ -1,4 +1,4 @@
-"""The streaming (blocked) fields of zoo/streaming.py against the dense fields and drift().
+"""The streaming (blocked) fields of zoo/fields/streaming/__init__.py against the dense fields and drift().
 
 Tolerance: the dense path rounds every logit l = -d/tau (or -d^2/2tau^2) to float32, an
 absolute error ~|l| 2^-24 and so a relative error of that size in every kernel value; the
@@ -16,7 +16,7 @@ from torch.utils._pytree import tree_flatten
 
 import zoo
 from zoo.drift import drift
-from zoo.streaming import STREAMING_FIELDS, stream_meanshift, stream_split
+from zoo.fields.streaming import STREAMING_FIELDS, stream_meanshift, stream_split
 from tests.test_drift import _inputs as drift_inputs
 
 STREAMERS = {"meanshift": stream_meanshift, "split": stream_split}

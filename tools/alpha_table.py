@@ -5,7 +5,7 @@
         --markdown results/digits_cfg.md --grids results/digits_cfg
 
 Every finished run folder under the given roots is evaluated (EMA weights, the run's eval seed
-and ``train.eval_samples``; ``zoo.evaluation.assess``) at:
+and ``train.eval_samples``; ``zoo.run.evaluation.assess``) at:
   * alpha = 1 for runs without guidance (``train.negatives`` other than ``@cfg()``),
   * its own alpha for runs trained at one alpha (``cfg.alpha_min = cfg.alpha_max``),
   * every ``--alpha`` inside [alpha_min, alpha_max] for runs trained with the alpha sampler.
@@ -29,7 +29,7 @@ from rich.console import Console  # noqa: E402
 from rich.progress import track  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from zoo.report import print_error  # noqa: E402
+from zoo.run.report import print_error  # noqa: E402
 
 
 
@@ -69,8 +69,8 @@ def evaluate_run(path: Path, alphas: list[float]):
     """[(label, alpha, eval seed, metrics, model, dataset)] for one run folder."""
     import gin
 
-    from zoo.evaluation import assess
-    from zoo.sampling import eval_settings, restore
+    from zoo.run.evaluation import assess
+    from zoo.run.sampling import eval_settings, restore
 
     model, dataset, run = restore(path)
     negatives = run.summary().get("negatives", "self")
@@ -122,7 +122,7 @@ def table_rows(results, keys) -> list[list[str]]:
 def write_grids(results, directory: Path) -> None:
     """One grid per (label, alpha): the lowest seed's samples, one row per class."""
     from zoo.images import save_grid
-    from zoo.sampling import eval_labels, sample
+    from zoo.run.sampling import eval_labels, sample
 
     done = set()
     for label, alpha, seed, _, model, dataset in sorted(results, key=lambda r: r[2]):

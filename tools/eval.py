@@ -4,7 +4,7 @@
     python tools/eval.py --workdir results/runs/<run> [--num 10000]
     python tools/eval.py --workdir results/runs/<cfg run> --alpha 1,1.5,2,3 [--json out.json]
 
-Metrics and ``samples.png`` as in training (``zoo.evaluation``: point-cloud metrics, or the
+Metrics and ``samples.png`` as in training (``zoo.run.evaluation``: point-cloud metrics, or the
 evaluator's FD / KID / precision / recall / class accuracy / coverage for image datasets).
 ``--alpha`` evaluates a class-conditional generator at each guidance scale (one table row per
 alpha; ``summary.json`` gets ``alpha_metrics`` {alpha: metrics} and ``final_metrics`` stays
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from zoo.report import print_error  # noqa: E402
+from zoo.run.report import print_error  # noqa: E402
 
 
 def alpha_table(rows: dict) -> Table:
@@ -45,9 +45,9 @@ def main(argv=None) -> int:
                     help="comma-separated guidance scales for a class-conditional run")
     ap.add_argument("--json", default=None, help="with --alpha: write {alpha: metrics} here")
     args = ap.parse_args(argv)
-    from zoo.evaluation import assess, samples_picture
-    from zoo.report import metrics_table
-    from zoo.sampling import eval_settings, restore
+    from zoo.run.evaluation import assess, samples_picture
+    from zoo.run.report import metrics_table
+    from zoo.run.sampling import eval_settings, restore
 
     try:
         alphas = [float(a) for a in args.alpha.split(",") if a] if args.alpha else []

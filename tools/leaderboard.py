@@ -28,8 +28,8 @@ from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from zoo.leaderboard import load, plot_metric, samples_grid  # noqa: E402
-from zoo.report import print_error  # noqa: E402
+from zoo.sweeps.leaderboard import load, plot_metric, samples_grid  # noqa: E402
+from zoo.run.report import print_error  # noqa: E402
 
 
 def _csv_list(text):

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from zoo.report import print_error  # noqa: E402
+from zoo.run.report import print_error  # noqa: E402
 
 
 def _table(result: dict) -> Table:
@@ -45,9 +45,9 @@ def main(argv=None) -> int:
     import gin
 
     from zoo.drift import check_temperatures
-    from zoo.plots import probe_png
+    from zoo.run.plots import probe_png
     from zoo.probe import probe
-    from zoo.sampling import restore, sample
+    from zoo.run.sampling import restore, sample
 
     try:
         if not 0 <= args.t <= 1 or args.num < 8:

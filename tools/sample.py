@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from zoo.report import print_error  # noqa: E402
+from zoo.run.report import print_error  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
                     help="guidance scale of a class-conditional run (default: 1)")
     args = ap.parse_args(argv)
     console = Console(stderr=True, soft_wrap=True)
-    from zoo.sampling import eval_labels, restore, sample
+    from zoo.run.sampling import eval_labels, restore, sample
 
     try:
         if args.num < 1:

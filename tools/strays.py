@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from zoo.report import print_error  # noqa: E402
+from zoo.run.report import print_error  # noqa: E402
 
 DATA_SEED = 5  # fresh draws for the data panel, independent of the held-out set
 
@@ -39,8 +39,8 @@ def main(argv=None) -> int:
 
     from zoo.metrics import ball_ratio, miss_shares
     from zoo.metrics.misses import STRAY_RATIO
-    from zoo.plots import misses_png
-    from zoo.sampling import restore, sample
+    from zoo.run.plots import misses_png
+    from zoo.run.sampling import restore, sample
 
     try:
         if args.num <= args.k:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
-from zoo.report import print_error  # noqa: E402
+from zoo.run.report import print_error  # noqa: E402
 from zoo.sweeps import build_sweep  # noqa: E402
 from zoo.sweeps.job import folder_state  # noqa: E402
 from zoo.sweeps.launch import LAUNCHERS, make_jobs, run_jobs, threads_per_worker  # noqa: E402

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from rich.console import Console  # noqa: E402
 
-from zoo.runs import Run  # noqa: E402
+from zoo.run.folder import Run  # noqa: E402
 
 COLUMNS = [("energy_distance", "energy dist. (lower)", "{:.5f}"), ("precision", "precision", "{:.3f}"),
            ("recall", "recall", "{:.3f}"), ("high_quality", "within 3 sigma", "{:.3f}"),

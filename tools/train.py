@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rich.console import Console  # noqa: E402
 
 from zoo.config import ConfigError, parse  # noqa: E402
-from zoo.report import metrics_table, print_error  # noqa: E402
+from zoo.run.report import metrics_table, print_error  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     import gin
 
     from zoo import dist
-    from zoo.train import train
+    from zoo.run.train import train
 
     if args.dry_run:
         print(gin.config_str())

@@ -28,7 +28,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from zoo.encoders.mae import ResNet, conv_gn, gn_groups, save_encoder, space_to_depth  # noqa: E402
-from zoo.report import print_error  # noqa: E402
+from zoo.run.report import print_error  # noqa: E402
 
 
 class UpBlock(nn.Module):

@@ -21,7 +21,7 @@ import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # noqa: E402
 
-from zoo.report import print_error  # noqa: E402
+from zoo.run.report import print_error  # noqa: E402
 
 STEPS = {"digits": 1500, "shapes": 800}   # each well under 3 minutes on one CPU thread
 BATCH = {"digits": 128, "shapes": 64}

@@ -6,4 +6,4 @@
 from zoo.registry import build, kinds, names, register  # noqa: F401
 from zoo import kernels, fields, drift, schedules, optimizers, negatives, positives  # noqa: F401,E402
 from zoo import data, generators, encoders, autoencoders, metrics  # noqa: F401,E402
-from zoo import train  # noqa: F401,E402  (the gin root, zoo.train.train)
+from zoo.run import train  # noqa: F401,E402  (the gin root, zoo.run.train.train)

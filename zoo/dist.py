@@ -8,7 +8,7 @@ cuda:LOCAL_RANK), ``gloo`` otherwise (CPU; what the tests use). Without WORLD_SI
 initialised and every helper below is the identity (rank 0 of 1): a single process computes
 exactly what it computed before this module existed (no collective, no copy, the same tensors).
 
-How the trainer uses it (zoo.train, zoo.batches, zoo.drift, zoo.streaming): every rank draws the
+How the trainer uses it (zoo.run.train, zoo.run.batches, zoo.drift, zoo.fields.streaming): every rank draws the
 same global step from the same checkpointed RNG streams and keeps its contiguous block of the
 classes (``block``); the generator is wrapped in DistributedDataParallel (gradients averaged);
 the drift's global reductions (the feature scale, the per-temperature force RMS) are averaged
@@ -133,7 +133,7 @@ def block(n: int) -> slice:
 class OnDevice(torch.nn.Module):
     """A generator on an accelerator seen from the CPU: inputs (noise, labels, alpha) go to its
     device, samples come back to the CPU; ``noise`` and every other attribute are the
-    generator's. Lets the CPU-side evaluation (``zoo.evaluation.assess``) sample a CUDA model."""
+    generator's. Lets the CPU-side evaluation (``zoo.run.evaluation.assess``) sample a CUDA model."""
 
     def __init__(self, module: torch.nn.Module, where: torch.device):
         super().__init__()

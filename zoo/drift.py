@@ -26,8 +26,8 @@ import torch
 from zoo import dist
 from zoo.fields import check_inputs
 from zoo.kernels import Kernel, cdist
-from zoo.streaming import stream_field, stream_scale
-from zoo.tiles import check_block_size
+from zoo.fields.streaming import stream_field, stream_scale
+from zoo.fields.streaming.tiles import check_block_size
 
 SCALINGS = ("official", "none")
 COMBINES = ("normalized_sum", "per_temperature")
@@ -76,7 +76,7 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
     """goal' in scaled coordinates and the coordinate divisor c.
 
     ``block_size`` None: the dense fields, one call per temperature. An int: the scale and every
-    temperature's field from [block_size x block_size] tiles (``zoo.streaming``; meanshift and
+    temperature's field from [block_size x block_size] tiles (``zoo.fields.streaming``; meanshift and
     split with the laplace or gaussian kernel), equal to the dense path to float32 rounding.
     Returns (goal [B,N,D] or [T,B,N,D] for per_temperature, c scalar tensor, stats dict).
 

@@ -10,7 +10,7 @@ that mean distance; the generated batch is the only negative (as in training, se
 For every index (flat = exact, ivf, hnsw) and k: recall@k of the index against the exact k-NN
 (torch, streamed), the union truncation (positives = U_n kNN(x_n), any field) and, for split, the
 per-row truncation (x_n attracted by its own k rows); rel. error = ||V - V_exact|| / ||V_exact||
-with V_exact the field over all M rows (``zoo.bank_reference.exact_split`` / ``exact_meanshift``,
+with V_exact the field over all M rows (``zoo.positives.bank_reference.exact_split`` / ``exact_meanshift``,
 streamed). Step time = one query + the field at every temperature (what one drift step costs),
 median over ``--repeats`` after a warm-up, against the exact torch field at every temperature.
 The module is named knn.py so that ``import faiss`` can never resolve to it.
@@ -26,10 +26,10 @@ import torch
 from rich.console import Console
 
 import zoo
-from zoo.bank_reference import exact_meanshift, exact_split
-from zoo.faiss_bank import PositiveBank
+from zoo.positives.bank_reference import exact_meanshift, exact_split
+from zoo.positives.faiss_bank import PositiveBank
 from zoo.kernels import cdist
-from zoo.knn_positives import knn_positives, knn_rows, per_row_split
+from zoo.positives.knn_positives import knn_positives, knn_rows, per_row_split
 
 from benchmarks.common import Report, ints, median_time
 

@@ -1,4 +1,4 @@
-"""``stream``: the streaming (blocked) field of zoo/streaming.py against the dense field.
+"""``stream``: the streaming (blocked) field of zoo/fields/streaming/__init__.py against the dense field.
 
     python tools/bench.py stream --threads 2 --markdown results/bench_stream.md
 
@@ -29,7 +29,7 @@ import torch
 from rich.console import Console
 
 import zoo
-from zoo.streaming import stream_field, stream_scale
+from zoo.fields.streaming import stream_field, stream_scale
 
 from benchmarks.common import Report, ints, median_time, mixture
 

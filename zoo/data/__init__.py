@@ -127,8 +127,8 @@ def check_dataset(ds: Dataset, n: int = 16) -> None:
         _check_batch(ds, ds.sample_class(labels, generator), n, f"sample_class(labels [{n}])")
 
 
-from zoo.data import points, toy2d  # noqa: E402  (registers the datasets; needs Dataset above)
-from zoo.data import digits, image_folder, shapes, webdataset  # noqa: E402  (image datasets)
+from zoo.registry import import_all  # noqa: E402  (after Dataset: the modules subclass it)
 
-__all__ = ["Dataset", "HELD_OUT_SEED", "check_dataset", "digits", "image_folder", "points",
-           "shapes", "toy2d", "webdataset"]
+import_all(__name__, __path__, globals())  # every module registers itself
+
+__all__ = ["Dataset", "HELD_OUT_SEED", "check_dataset"]

@@ -3,7 +3,7 @@
 The shards are written by ``tools/make_shards.py`` (``<key>.jpg`` + ``<key>.cls``, optional
 ``<key>.npy`` latents, a ``manifest.json``) and read by ``zoo.data.shards.WebLoader`` (shard
 split by rank / worker, CPU or GPU decode, corrupt-sample accounting). The loader feeds
-``zoo.banks.SampleBanks``, the release's positive source (lambertae/drifting ``memory_bank.py``):
+``zoo.positives.rings.SampleBanks``, the release's positive source (lambertae/drifting ``memory_bank.py``):
 every ``sample`` / ``sample_class`` call first
 
     pushes >= push_per_call streamed images into per-class rings of ``per_class`` slots
@@ -86,7 +86,7 @@ class webdataset(Dataset):
                                 crop_scale=crop_scale, flip=flip, field=field, uint8=True,
                                 max_corrupt_fraction=max_corrupt_fraction)
         dtype = torch.float32 if field == "npy" else torch.uint8
-        from zoo.banks import SampleBanks
+        from zoo.positives.rings import SampleBanks
         self.banks = SampleBanks(self.k, per_class, global_size, self.shape, dtype,
                                  self.loader.device)
         self.push_per_call = int(push_per_call or batch_size)

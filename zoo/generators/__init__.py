@@ -8,6 +8,6 @@ Image generators (``conv``, ``dit`` and its variants ``dit_tiny`` / ``dit_s`` / 
 ``dit_l``) take ``shape`` = (C, H, W) (``out_dim``, when given, must equal C * H * W) and
 return x [n, C, H, W]; ``forward(z, labels=None, alpha=None)`` as for the ``mlp``.
 """
-from zoo.generators.mlp import mlp  # noqa: F401  (registers the generator)
-from zoo.generators.conv import conv  # noqa: F401
-from zoo.generators.dit import DiT, dit_b, dit_l, dit_s, dit_tiny  # noqa: F401
+from zoo.registry import import_all  # noqa: E402
+
+import_all(__name__, __path__, globals())  # every module registers itself

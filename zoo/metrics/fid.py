@@ -201,7 +201,7 @@ def main(argv=None) -> int:
     registers the metric 'fid', so running it as __main__ would register it twice."""
     import argparse
 
-    from zoo.report import print_error
+    from zoo.run.report import print_error
 
     ap = argparse.ArgumentParser(prog="tools/fid.py", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

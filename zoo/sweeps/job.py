@@ -139,7 +139,7 @@ def _outcome(job: Job, code: int) -> dict:
     detail = (summary or {}).get("error") if status == "failed" else None
     detail = detail or f"exit code {code}: {_log_tail(job.workdir)}"
     if summary is None:  # died before training (bad config): remember it, so it is not rerun
-        from zoo.runs import Run  # late: imports torch
+        from zoo.run.folder import Run  # late: imports torch
 
         Run(job.workdir).update_summary(status="failed", error=detail)
     return {"name": job.name, "status": "failed", "detail": detail}

@@ -17,9 +17,9 @@ moved to the GPU when faiss-gpu and CUDA are there (``device="auto"``; never HNS
 
 This module holds the bank and its index; the rest of the family:
 
-    zoo.bank_io         loading and validating features (arrays, .npy, shards, tar)
-    zoo.knn_positives   the field on the k nearest positives (union and per-row truncation)
-    zoo.bank_reference  the exact full-bank fields, streamed over the bank
+    zoo.positives.bank_io         loading and validating features (arrays, .npy, shards, tar)
+    zoo.positives.knn_positives   the field on the k nearest positives (union and per-row truncation)
+    zoo.positives.bank_reference  the exact full-bank fields, streamed over the bank
 
 Shapes: bank [M, D] float32; queries x [n, D]; search -> (squared distances, indices) [n, k].
 """
@@ -32,7 +32,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from zoo.bank_io import CHECK_ROWS, check_features, load_npy, read_shards
+from zoo.positives.bank_io import CHECK_ROWS, check_features, load_npy, read_shards
 
 INDEXES = ("flat", "ivf", "hnsw")
 DEVICES = ("auto", "cpu", "cuda")

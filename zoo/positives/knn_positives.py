@@ -5,7 +5,7 @@ The split field's attraction (Deng et al. 2026, Eq. 8-10) over a bank Y of M row
     V+(x) = sum_{m<=M} k(x, y_m) (y_m - x) / sum_{m<=M} k(x, y_m),
 
 is dominated by the nearest y_m for a kernel that decays with distance, so it is computed on
-kNN(x), the k nearest bank rows from the bank's FAISS index (``zoo.faiss_bank.PositiveBank``).
+kNN(x), the k nearest bank rows from the bank's FAISS index (``zoo.positives.faiss_bank.PositiveBank``).
 Two truncations:
 
     union    P'(group) = U_{n<=N} kNN(x_n)  (deduplicated, P' <= N k), then any registered field
@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 
 import torch
 
-from zoo.faiss_bank import PositiveBank
+from zoo.positives.faiss_bank import PositiveBank
 from zoo.fields import assemble, pull, repulsion, row_normalise
 from zoo.kernels import cdist
 

@@ -3,7 +3,7 @@
     State = (model, EMA, optimizer, noise and data RNG streams, negatives' state (a queue),
              positives' state (banks), step, wall time)
 
-``to_dict()`` is what ``zoo.runs.Run.save_checkpoint`` writes (tensors and plain containers only,
+``to_dict()`` is what ``zoo.run.folder.Run.save_checkpoint`` writes (tensors and plain containers only,
 loadable with ``weights_only=True``); ``load(ckpt)`` restores it. The model is the unwrapped
 generator (no DDP ``module.`` prefix), so a checkpoint loads in any world size (``zoo.dist``).
 """

@@ -13,7 +13,7 @@ import inspect
 import gin
 import torch
 
-from zoo import runs as runs_lib
+from zoo.run import folder as runs_lib
 from zoo.generators import mlp
 
 EVAL_SEED_OFFSET = 10**5  # evaluation noise seed = train.seed + this, apart from training noise
@@ -78,7 +78,7 @@ def sample(model, n: int, seed: int, chunk: int = 8192, alpha: float | None = No
 def eval_settings() -> tuple[int, int]:
     """(``train.eval_samples``, evaluation noise seed ``train.seed`` + EVAL_SEED_OFFSET) of the
     config gin last parsed (``restore`` parses a run's), with the trainer's defaults."""
-    from zoo.train import train  # late: zoo.train imports this module
+    from zoo.run.train import train  # late: zoo.run.train imports this module
 
     defaults = {k: p.default for k, p in inspect.signature(train).parameters.items()}
     bound = {**defaults, **gin.get_bindings("train")}

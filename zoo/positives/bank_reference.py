@@ -1,6 +1,6 @@
 """Exact full-bank references: the split and meanshift fields with every bank row a positive.
 
-The reference the k-NN truncations (``zoo.knn_positives``) are measured against
+The reference the k-NN truncations (``zoo.positives.knn_positives``) are measured against
 (``tools/benchmarks/knn.py``): the fields of Deng et al. 2026 (Eq. 8-10 split, Alg. 2
 meanshift) with pos = the whole bank Y [M, D], streamed in blocks of ``block`` rows so no more
 than N x ``block`` logits are ever held.
@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from zoo.faiss_bank import PositiveBank
+from zoo.positives.faiss_bank import PositiveBank
 from zoo.fields import SELF_MASK, assemble, pull, repulsion
 from zoo.kernels import cdist
 

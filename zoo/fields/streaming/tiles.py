@@ -1,4 +1,4 @@
-"""Tiles of the N x M distance matrix for the streaming fields (zoo/streaming.py).
+"""Tiles of the N x M distance matrix for the streaming fields (zoo/fields/streaming/__init__.py).
 
 A tile is b [B, bi, bj] with bi, bj <= block: distances (laplace) or squared distances
 (gaussian) between rows x [B,N,D] and one column part y [B,M_p,D] by the release's Gram

@@ -1,58 +1,18 @@
-"""Positive sources: where a step's real samples (positives, and CFG's unconditional reals) come from.
+"""``bank`` positives: the release's memory banks (lambertae/drifting ``memory_bank.py``).
 
-* ``fresh`` (default): every step draws new samples from the dataset,
-      pos[c] ~ p(.|c) (``dataset.sample_class``),   uncond ~ p(.) (``dataset.sample``).
-* ``bank``: the release's memory banks (lambertae/drifting ``memory_bank.py`` and the loop of
-  ``train.py``; ``zoo.banks.SampleBanks``). Every step ``push_per_step`` labelled real samples
-  (classes uniform, as a shuffled data loader yields them) are pushed into per-class rings of
-  ``per_class`` slots and a global ring of ``global_size`` slots; then
-      pos[c] = per_class_ring[c].sample(P),        uncond = global_ring.sample(C * U)
-  (without replacement when a ring holds enough items). Positives are thus recent real samples,
-  re-used across steps, and any class gets positives at once without a class-balanced loader:
-  the design that lets a streaming dataset (shards) feed class-conditional training. Before
-  the first step every class ring is prefilled with ``per_class`` samples of its class (the
-  release instead starts from empty rings that return zeros). The banks are checkpointed, so a
-  resumed run draws bit-identical positives.
-
-Protocol (one small class each, registered under kind ``positives``, gin ``train.positives``):
-
-    source.reset(dataset)                                  # a fresh run
-    pos, uncond = source.draw(dataset, classes, p, u, generator)
-        classes [C] int64 or None (unconditional: one group), p positives per group,
-        u unconditional reals per group (0: none) -> pos [C, P, D], uncond [C, U, D] or None
-    source.state_dict() / load_state_dict(state)           # checkpointed state
+Per-class rings of ``per_class`` slots and a global ring of ``global_size`` slots
+(``zoo.positives.rings.SampleBanks``); each step pushes ``push_per_step`` labelled real samples
+and draws
+    pos[c] = per_class_ring[c].sample(P),        uncond = global_ring.sample(C * U)
+Protocol and the full description: ``zoo.positives``.
 """
 from __future__ import annotations
 
 import torch
 
-from zoo.banks import SampleBanks
+from zoo.positives import Positives
+from zoo.positives.rings import SampleBanks
 from zoo.registry import register
-
-
-class Positives:
-    """Base source: no state."""
-
-    def reset(self, dataset) -> None:
-        """Forget per-run state (a fresh run on ``dataset``)."""
-
-    def state_dict(self) -> dict:
-        return {}
-
-    def load_state_dict(self, state: dict) -> None:
-        pass
-
-
-@register("positives", "fresh")
-class fresh(Positives):  # noqa: N801 -- file = class = registry key = gin name
-    """New draws from the dataset every step (only ``generator``)."""
-
-    def draw(self, dataset, classes, p: int, u: int, generator: torch.Generator):
-        if classes is None:
-            return dataset.sample(p, generator)[None], None
-        pos = dataset.sample_class(classes.repeat_interleave(p), generator).view(len(classes), p, -1)
-        uncond = dataset.sample(len(classes) * u, generator).view(len(classes), u, -1) if u else None
-        return pos, uncond
 
 
 @register("positives", "bank")

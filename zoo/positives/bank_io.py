@@ -1,7 +1,7 @@
 """Loading and validating positive banks: features [M, D] float32 from arrays, .npy files, shards.
 
 A bank is the set Y = {y_1 .. y_M} of positive features the k-NN truncated field draws from
-(``zoo.faiss_bank.PositiveBank``; M up to millions, e.g. every ImageNet feature of a class).
+(``zoo.positives.faiss_bank.PositiveBank``; M up to millions, e.g. every ImageNet feature of a class).
 Sources, in the order ``read_shards`` concatenates them:
 
     tensor / array [M, D]          -> float32 numpy (memory maps kept)

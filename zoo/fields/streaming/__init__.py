@@ -32,7 +32,7 @@ split, one pass (online softmax per part, as in flash attention):
 
 Extra memory: a few [B, T, block, block] tiles, [B, block, D+1] accumulators and O(T B (N + M))
 log-sum-exp vectors, besides the inputs and the T outputs [B,N,D]; never B x N x M.
-exp arguments are clamped at -87 (``zoo.tiles.EXP_MIN``). Results equal the dense fields to
+exp arguments are clamped at -87 (``zoo.fields.streaming.tiles.EXP_MIN``). Results equal the dense fields to
 float32 rounding (tests/test_streaming.py); ``zoo.drift.drift(block_size=...)`` uses them.
 """
 from __future__ import annotations
@@ -46,7 +46,7 @@ import torch
 from zoo import dist
 from zoo.fields import assemble
 from zoo.registry import lookup, name_of
-from zoo.tiles import EXP_MIN, FAR, Tiles, check_block_size, fill_self, logit_coefs, scaled_exp
+from zoo.fields.streaming.tiles import EXP_MIN, FAR, Tiles, check_block_size, fill_self, logit_coefs, scaled_exp
 
 
 def partial_lse(b: torch.Tensor, mask, dim: int, coefs: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ The drift target is rebuilt inside every feature_drift_loss call, so an encoder 
 optimizer step per target: it requires ``train.inner_steps = 1`` (checked before training).
 
 Each step's inputs (one group, or one per class on class-conditional data) are drawn by
-``zoo.batches``; sampling and restoring a trained generator live in ``zoo.sampling``.
+``zoo.run.batches``; sampling and restoring a trained generator live in ``zoo.run.sampling``.
 
 Runs are deterministic on CPU for a seed; the checkpoint carries the model, EMA, optimizer,
 both RNG streams (noise, data), the negatives' state (a queue) and the positives' (banks), so
@@ -46,26 +46,26 @@ import gin
 import torch
 
 from zoo import dist
-from zoo import runs as runs_lib
-from zoo.batches import Batch, class_plan, draw
+from zoo.run import folder as runs_lib
+from zoo.run.batches import Batch, class_plan, draw
 from zoo.data import check_dataset
 from zoo.drift import check_temperatures, drift, scaled_loss
-from zoo import feature_step
+from zoo.run import feature_step
 from zoo.fields import meanshift
 from zoo.generators import mlp
 from zoo.kernels import laplace
-from zoo.evaluation import assess, samples_picture
+from zoo.run.evaluation import assess, samples_picture
 from zoo import negatives as negatives_lib
 from zoo.negatives import Negatives, check_supported
-from zoo.state import State
+from zoo.run.state import State
 from zoo import positives as positives_lib
 from zoo.positives import Positives
-from zoo.plots import curves_png
+from zoo.run.plots import curves_png
 from zoo.registry import name_of
-from zoo.sampling import EVAL_SEED_OFFSET, make_generator
+from zoo.run.sampling import EVAL_SEED_OFFSET, make_generator
 from zoo import optimizers
 from zoo.schedules import constant
-from zoo.progress import StepProgress
+from zoo.run.progress import StepProgress
 
 
 def _validate(batch_size, data_batch_size, steps, ema_decay, temperatures, inner_steps):
@@ -108,7 +108,7 @@ def _ema_update(ema, model, decay):
 
 def _evaluate(model, cfg):
     """(metrics, samples, held-out data, labels) for ``cfg.eval_samples`` samples on the eval
-    seed (``zoo.evaluation.assess``: point-cloud metrics, or evaluator metrics for images);
+    seed (``zoo.run.evaluation.assess``: point-cloud metrics, or evaluator metrics for images);
     a model on an accelerator is sampled through ``dist.OnDevice`` (samples on the CPU)."""
     where = next(model.parameters()).device
     if where.type != "cpu":
@@ -284,7 +284,7 @@ def _loop(run, bar, stop, st: State, cfg) -> None:
 
 
 def _local_batch(st: State, cfg) -> Batch:
-    """The step's global draw (zoo.batches), this rank's block of classes, on its device."""
+    """The step's global draw (zoo.run.batches), this rank's block of classes, on its device."""
     batch = draw(st, cfg)
     if dist.world() > 1:
         batch = batch.shard(dist.block(cfg.plan.classes), cfg.negatives)

@@ -30,8 +30,8 @@ from zoo.metrics import evaluate
 from zoo.metrics.evaluator import default_path, load_evaluator
 from zoo.metrics.image import evaluate_images
 from zoo.metrics.point_cloud import energy_distance
-from zoo.plots import samples_png
-from zoo.sampling import eval_labels, sample
+from zoo.run.plots import samples_png
+from zoo.run.sampling import eval_labels, sample
 
 GRID_CELLS = 10  # samples per class (row) in an image samples.png
 
@@ -89,7 +89,7 @@ def _grid(rows: torch.Tensor, shape, labels) -> np.ndarray:
 
 def image_samples_png(path: Path, dataset, samples: torch.Tensor, labels, title: str = "") -> None:
     """Held-out data (per class when conditional) beside samples [n, D], one PNG."""
-    import matplotlib.pyplot as plt  # zoo.plots sets the Agg backend
+    import matplotlib.pyplot as plt  # zoo.run.plots sets the Agg backend
 
     classes = dataset.num_classes if labels is not None else None
     if classes:
