@@ -24,13 +24,18 @@ import gin
 import torch
 
 from zoo import dist
-from zoo.fields import check_inputs
+from zoo.fields import _weights, check_inputs
+from zoo.fields.streaming import field_options, stream_field, stream_scale
+from zoo.fields.streaming.tiles import SQUARED_BASE, check_block_size, logit_coefs
+from zoo.fields.streaming.whole import whole_field
 from zoo.kernels import Kernel, cdist
-from zoo.fields.streaming import stream_field, stream_scale
-from zoo.fields.streaming.tiles import check_block_size
+from zoo.registry import name_of
 
 SCALINGS = ("official", "none")
 COMBINES = ("normalized_sum", "per_temperature")
+WHOLE_FIELDS = ("meanshift", "split")  # fields with a whole-matrix and a streaming path
+AUTO_STREAM = 512 * 512  # block_size="auto" streams groups with N M above this ...
+AUTO_BLOCK = 512         # ... in tiles of this edge
 
 
 def check_temperatures(temperatures: Sequence[float]) -> tuple[float, ...]:
@@ -52,6 +57,23 @@ def kernel_at(kernel, tau: float) -> Kernel:
     return kernel(tau=tau)
 
 
+def all_targets(x, pos, neg=None, x_w=None, pos_w=None, neg_w=None):
+    """y = [x; neg; pos] [B,M,D] and its weights w [B,M], or None when no weights are given."""
+    ys, ws = [x, pos] if neg is None else [x, neg, pos], [x_w, pos_w] if neg is None else [x_w, neg_w, pos_w]
+    y = torch.cat([t.float() for t in ys], 1)
+    if all(w is None for w in ws):
+        return y, None
+    return y, torch.cat([_weights(w, t, name) for w, t, name in
+                         zip(ws, ys, ("x", "pos") if neg is None else ("x", "neg", "pos"))], 1)
+
+
+def scale_of(dists: torch.Tensor, w) -> torch.Tensor:
+    """The weighted mean distance sum w_m d_nm / (B N M mean(w)), averaged over ranks first."""
+    if w is None:
+        return dist.mean(dists.mean())
+    return dist.mean((dists * w[:, None, :]).mean()) / dist.mean(w.mean())
+
+
 def feature_scale(x, pos, neg=None, x_w=None, pos_w=None, neg_w=None):
     """The release's scale s (weighted mean distance from x to [x; neg; pos]) -> scalar.
 
@@ -59,25 +81,77 @@ def feature_scale(x, pos, neg=None, x_w=None, pos_w=None, neg_w=None):
     (``zoo.dist.mean``; ranks hold equal numbers of groups), so s is the scale of the global
     batch whatever the world size; a single process computes exactly the local expression.
     """
-    ys, ws = [x], [x_w if x_w is not None else x.new_ones(x.shape[:2])]
-    if neg is not None:
-        ys.append(neg)
-        ws.append(neg_w if neg_w is not None else neg.new_ones(neg.shape[:2]))
-    ys.append(pos)
-    ws.append(pos_w if pos_w is not None else pos.new_ones(pos.shape[:2]))
-    y, w = torch.cat(ys, 1).float(), torch.cat(ws, 1).float()
-    return dist.mean((cdist(x.float(), y) * w[:, None, :]).mean()) / dist.mean(w.mean())
+    y, w = all_targets(x, pos, neg, x_w, pos_w, neg_w)
+    return scale_of(cdist(x.float(), y), w)
+
+
+def plan(field, kernel, block_size, n: int, m: int) -> tuple[str, int | None]:
+    """("whole" | "stream" | "per_temperature", block) for a call with N rows and M targets.
+
+    ``block_size="auto"``: meanshift and split with the laplace or gaussian kernel run whole
+    (``zoo.fields.streaming.whole``) while N M <= AUTO_STREAM, else stream in AUTO_BLOCK tiles;
+    other fields and kernels take one dense call per temperature (as ``block_size=None``).
+    """
+    if block_size is None:
+        return "per_temperature", None
+    if block_size == "auto":
+        if name_of(field) not in WHOLE_FIELDS or name_of(kernel) not in SQUARED_BASE:
+            return "per_temperature", None
+        return ("stream", AUTO_BLOCK) if n * m > AUTO_STREAM else ("whole", None)
+    return "stream", check_block_size(block_size)
+
+
+def normalise(x, vs, k, temps, combine: str, stats: dict) -> torch.Tensor:
+    """goal' = x k + sum_tau V_tau k / rms(V_tau k) (or x k + V_tau k per temperature).
+
+    vs: V_tau [B,N,D] in the coordinates of x; k maps them to scaled ones (1, or 1/c when the
+    field ran in data units). Writes stats drift_rms/<tau> (scaled units, global over ranks).
+    """
+    xs = x * k
+    goal = xs.clone() if combine == "normalized_sum" else []
+    for tau, v in zip(temps, vs):
+        # per-group norms, then their sum: one flat float32 vector_norm loses ~1e-3 on 4M entries
+        ms = torch.linalg.vector_norm(v, dim=(-2, -1)).square().sum() / v.numel()
+        rms = dist.mean(ms).sqrt() * k
+        stats[f"drift_rms/{tau:g}"] = rms
+        if combine == "normalized_sum":
+            goal.addcmul_(v, k / rms.clamp(min=1e-4))
+        else:
+            goal.append(torch.addcmul(xs, v, k))
+    return goal if combine == "normalized_sum" else torch.stack(goal)
+
+
+def whole_forces(field, x, pos, neg, kernels, c, targets, base) -> list[torch.Tensor]:
+    """Every temperature's V [B,N,D] in data units from the distances of the scale (whole path)."""
+    name = name_of(field)
+    opts = field_options(field, name)
+    squared, coefs = logit_coefs(kernels, x.device)
+    y, w = targets
+    n = x.shape[1]
+    if squared:
+        base, coefs = base * base, coefs / (c * c)
+    else:
+        coefs = coefs / c
+    n_neg = n + (0 if neg is None else neg.shape[1])
+    if not opts.get("self_negatives", True):
+        base, y, w, n_neg = base[..., n:], y[:, n:], None if w is None else w[:, n:], n_neg - n
+    v = whole_field(name, x, y, w, base, coefs, n_neg=n_neg,
+                    n_self=n if opts.get("self_negatives", True) else 0, **opts)
+    return list(v.unbind(1))
 
 
 @gin.configurable("drift", denylist=["x", "pos", "neg", "x_w", "pos_w", "neg_w"])
 def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05, 0.2),
                 scaling: str = "official", combine: str = "normalized_sum",
-                x_w=None, pos_w=None, neg_w=None, block_size: int | None = None):
+                x_w=None, pos_w=None, neg_w=None, block_size: int | str | None = "auto"):
     """goal' in scaled coordinates and the coordinate divisor c.
 
-    ``block_size`` None: the dense fields, one call per temperature. An int: the scale and every
-    temperature's field from [block_size x block_size] tiles (``zoo.fields.streaming``; meanshift and
-    split with the laplace or gaussian kernel), equal to the dense path to float32 rounding.
+    ``block_size`` "auto" (default): ``plan`` picks the whole-matrix path (one distance matrix,
+    shared with the scale, for every temperature), streaming tiles or per-temperature calls by
+    field, kernel and size. None: the dense fields, one call per temperature (the reference).
+    An int: the scale and every temperature's field from [block_size x block_size] tiles
+    (``zoo.fields.streaming``; meanshift and split with the laplace or gaussian kernel).
+    All paths are equal to float32 rounding.
     Returns (goal [B,N,D] or [T,B,N,D] for per_temperature, c scalar tensor, stats dict).
 
     Under torchrun (``zoo.dist``) the call's two global reductions, the scale s and every
@@ -90,31 +164,33 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
         raise ValueError(f"combine must be one of {COMBINES}, got '{combine}'")
     temps = check_temperatures(temperatures)
     check_inputs(x, pos, neg)
-    if block_size is not None:
-        check_block_size(block_size)
+    m = x.shape[1] + pos.shape[1] + (0 if neg is None else neg.shape[1])
+    path, block = plan(field, kernel_at(kernel, 1.0), block_size, x.shape[1], m)
     x = x.detach().float()
     stats: dict[str, torch.Tensor] = {}
     with torch.no_grad():
+        if path == "whole":
+            targets = all_targets(x, pos, neg, x_w, pos_w, neg_w)
+            base = cdist(x, targets[0])
         if scaling == "official":
-            s = (feature_scale(x, pos, neg, x_w, pos_w, neg_w) if block_size is None else
-                 stream_scale(x, pos, neg, x_w, pos_w, neg_w, block_size=block_size))
+            s = (scale_of(base, targets[1]) if path == "whole" else
+                 feature_scale(x, pos, neg, x_w, pos_w, neg_w) if path == "per_temperature" else
+                 stream_scale(x, pos, neg, x_w, pos_w, neg_w, block_size=block))
             c = (s / x.shape[-1] ** 0.5).clamp(min=1e-3)
             unit = s.clamp(min=1e-3) / c                      # tau is in units of s
         else:
             s = c = unit = x.new_tensor(1.0)
         stats["scale"] = s
-        xs = x / c
-        ps, ns = pos.float() / c, None if neg is None else neg.float() / c
         kernels = [kernel_at(kernel, float(tau * unit)) for tau in temps]
-        weights = dict(x_w=x_w, pos_w=pos_w, neg_w=neg_w)
-        vs = (stream_field(field, xs, ps, ns, kernels=kernels, block_size=block_size, **weights)
-              if block_size is not None else (field(xs, ps, ns, kernel=k, **weights) for k in kernels))
-        forces = []
-        for tau, v in zip(temps, vs):
-            rms = dist.mean((v * v).mean()).sqrt()                # global over ranks
-            stats[f"drift_rms/{tau:g}"] = rms
-            forces.append(v / rms.clamp(min=1e-4) if combine == "normalized_sum" else v)
-        goal = xs + sum(forces) if combine == "normalized_sum" else xs + torch.stack(forces)
+        if path == "whole":
+            vs, k, xk = whole_forces(field, x, pos, neg, kernels, c, targets, base), 1 / c, x
+        else:
+            xk, k = x / c, x.new_tensor(1.0)
+            ps, ns = pos.float() / c, None if neg is None else neg.float() / c
+            weights = dict(x_w=x_w, pos_w=pos_w, neg_w=neg_w)
+            vs = (stream_field(field, xk, ps, ns, kernels=kernels, block_size=block, **weights)
+                  if path == "stream" else [field(xk, ps, ns, kernel=kk, **weights) for kk in kernels])
+        goal = normalise(xk, vs, k, temps, combine, stats)
         stats["drift_rms"] = torch.stack([stats[f"drift_rms/{t:g}"] for t in temps]).pow(2).sum().sqrt()
     return goal, c, stats
 

@@ -1,0 +1,113 @@
+"""Whole-matrix ``meanshift`` and ``split`` at every temperature at once: the fast path for many
+small groups (classes x locations of image features), where the tiles of
+zoo/fields/streaming/__init__.py would be the whole matrix anyway (issue 18).
+
+Same arithmetic as zoo/fields/meanshift.py and split.py (Deng et al. 2026, Alg. 2; release
+lambertae/drifting ``drift_loss.py``), reorganised so one distance matrix serves every
+temperature and no [B, N, D] temporary is made per temperature:
+
+    b [B,N,M]        distances (laplace) or squared distances (gaussian) to y = [neg'; pos],
+                     given by the caller (``zoo.drift`` reuses the ones of the feature scale)
+    l [G,T,N,M]      = c_tau b for a chunk of G groups (c < 0, as in the tiles), self-pairs masked
+    meanshift        A = max(exp(l - (lse_rows + lse_cols) / 2), sqrt(floor)) w
+                     R = [-S+ A_neg | S- A_pos]            (rows of R sum to 0, so x drops out:
+                     V = S- sum_pos A (y - x) - S+ sum_neg A (y - x) = R @ y)
+    split            R = [-rowsoftmax_w(l_neg) | rowsoftmax_w(l_pos)],  V = R @ y
+                     (minus x when there are no negatives at all)
+
+One [G, T*N, M] @ [G, M, D] GEMM per chunk gives every temperature's V. Chunks hold at most
+``CHUNK`` logits, so memory is that plus the outputs [B,T,N,D], whatever B is. Equal to the
+dense fields to float32 rounding (tests/test_streaming.py).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from zoo.fields import SELF_MASK
+from zoo.fields.streaming.tiles import EXP_MIN, fill_self
+
+CHUNK = 1 << 22  # logits per chunk (G T N M): 16 MiB of float32
+
+
+def group_chunks(b: int, per_group: int) -> list[slice]:
+    """Slices of the B groups with at most CHUNK // per_group groups each (at least one)."""
+    g = max(1, CHUNK // max(per_group, 1))
+    return [slice(i, i + g) for i in range(0, b, g)]
+
+
+def logits(base: torch.Tensor, coefs: torch.Tensor, n_self: int) -> torch.Tensor:
+    """l = c b for every c of coefs [T,1,1]: base [G,N,M] -> [G,T,N,M], self-pairs SELF_MASK."""
+    lg = base[:, None] * coefs
+    if n_self:
+        lg[..., :n_self].diagonal(0, -2, -1).fill_(SELF_MASK)
+    return lg
+
+
+def meanshift_coefs(lg, w, n_neg: int, n_self: int, floor: float) -> torch.Tensor:
+    """R [G,T,N,M] = [-S+ A_neg | S- A_pos] from logits lg (overwritten); w [G,M] or None."""
+    lse_r, lse_c = torch.logsumexp(lg, -1, keepdim=True), torch.logsumexp(lg, -2, keepdim=True)
+    log_floor = 0.5 * math.log(floor) if floor > 0 else -math.inf
+    a = lg.sub_(lse_r, alpha=0.5).sub_(lse_c, alpha=0.5).clamp_(min=max(log_floor, EXP_MIN)).exp_()
+    if n_self:
+        fill_self(a[..., :n_self], 0, math.exp(log_floor))
+    if w is not None:
+        a.mul_(w[:, None, None, :])
+    a_neg, a_pos = a[..., :n_neg], a[..., n_neg:]
+    s_neg, s_pos = a_neg.sum(-1, keepdim=True), a_pos.sum(-1, keepdim=True)
+    a_neg.mul_(s_pos.neg_())
+    a_pos.mul_(s_neg)
+    return a
+
+
+def fold_rowsum(r: torch.Tensor, n_self: int) -> torch.Tensor:
+    """R [G,T,N,M] with each row's sum taken off its self-pair entry, so R @ y is
+    sum_m R_nm y_m - (sum_m R_nm) x_n (y_n = x_n): the release's ``total_coeffs`` correction,
+    which cancels the rounding of the (analytically zero) row sums against |x|, at no cost."""
+    rowsum = r.sum(-1)
+    r[..., :n_self].diagonal(0, -2, -1).sub_(rowsum)
+    return r
+
+
+def split_coefs(lg, w, n_neg: int, n_self: int) -> torch.Tensor:
+    """R [G,T,N,M] = [-rowsoftmax_w(l_neg) | rowsoftmax_w(l_pos)] from logits lg (overwritten)."""
+    for part in (lg[..., :n_neg], lg[..., n_neg:]):
+        if part.shape[-1]:
+            part.sub_(part.amax(-1, keepdim=True)).clamp_(min=EXP_MIN).exp_()
+    if n_self:
+        fill_self(lg[..., :n_self], 0, 0.0)
+    if w is not None:
+        lg.mul_(w[:, None, None, :])
+    for part, sign in ((lg[..., :n_neg], -1.0), (lg[..., n_neg:], 1.0)):
+        if part.shape[-1]:
+            part.div_(part.sum(-1, keepdim=True).clamp_(min=1e-30).mul_(sign))
+    return lg
+
+
+@torch.no_grad()
+def whole_field(name: str, x, y, w, base, coefs, *, n_neg: int, n_self: int,
+                affinity_floor: float = 1e-6, **_) -> torch.Tensor:
+    """V [B,T,N,D] of field ``name`` (meanshift or split) at every c of coefs [T,1,1].
+
+    x [B,N,D], targets y [B,M,D] = [neg' (n_neg, x first when n_self) | pos], weights w [B,M]
+    or None (all ones), base [B,N,M] the distances (or squared distances) x -> y.
+    """
+    if affinity_floor < 0:
+        raise ValueError(f"meanshift.affinity_floor must be >= 0, got {affinity_floor}")
+    b, n, d = x.shape
+    t = coefs.shape[0]
+    out = x.new_empty(b, t, n, d)
+    for g in group_chunks(b, t * n * y.shape[1]):
+        lg = logits(base[g], coefs, n_self)
+        wg = None if w is None else w[g]
+        r = (meanshift_coefs(lg, wg, n_neg, n_self, affinity_floor) if name == "meanshift"
+             else split_coefs(lg, wg, n_neg, n_self))
+        if n_self:
+            fold_rowsum(r, n_self)
+        else:
+            rowsum = r.sum(-1, keepdim=True)
+        torch.bmm(r.view(r.shape[0], t * n, -1), y[g], out=out[g].view(-1, t * n, d))
+        if not n_self:
+            out[g].sub_(rowsum * x[g, None])
+    return out
