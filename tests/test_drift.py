@@ -98,3 +98,13 @@ def test_kernel_instance_and_class_give_the_same_target():
     a, _ = drift_target(x, pos, field=zoo.fields.meanshift, kernel=zoo.kernels.laplace)
     b, _ = drift_target(x, pos, field=zoo.fields.meanshift, kernel=zoo.kernels.laplace(tau=123.0))
     torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("block_size", ["auto", None, 64])
+def test_force_rms_is_accurate_on_many_groups(block_size):
+    """drift_rms over 2^22 entries equals its float64 value: one flat float32 norm loses ~1e-3."""
+    x, pos, _, _ = _inputs(512, 16, 16, 0, 512, False)
+    target, stats = drift_target(x, pos, field=zoo.fields.meanshift, kernel=zoo.kernels.laplace,
+                                 temperatures=(0.2,), combine="per_temperature", block_size=block_size)
+    v = (target[0].double() - x.double()) / (stats["scale"].double() / 512**0.5)
+    torch.testing.assert_close(stats["drift_rms/0.2"].double(), v.pow(2).mean().sqrt(), rtol=2e-5, atol=0)

@@ -150,3 +150,56 @@ def test_fields_and_kernels_without_a_streaming_path_are_refused():
         drift(x, pos, field=zoo.fields.mmd, kernel=zoo.kernels.laplace, block_size=4)
     with pytest.raises(ValueError, match="block_size = None"):
         drift(x, pos, field=zoo.fields.split, kernel=zoo.kernels.imq, block_size=4)
+
+
+# -- the whole-matrix path (zoo/fields/streaming/whole.py, drift(block_size="auto")) ----------
+
+def _per_temperature(block, field, kname, x, pos, neg, w, taus):
+    """V per temperature from drift in data units (scaling none), [T, B, N, D]."""
+    goal, _, _ = drift(x, pos, neg, **w, field=field, kernel=zoo.registry.lookup("kernel", kname),
+                       temperatures=taus, scaling="none", combine="per_temperature",
+                       block_size=block)
+    return goal - x
+
+
+@pytest.mark.parametrize("name,opts", CASES, ids=[f"{f}-{o}" for f, o in CASES])
+@pytest.mark.parametrize("kname", ["laplace", "gaussian"])
+@pytest.mark.parametrize("extra", ["neg+weights", "no neg"])
+def test_whole_matches_dense(name, opts, kname, extra):
+    """Every temperature of the whole-matrix path equals its own dense field call."""
+    x, pos, neg, w = _inputs(q=11 if extra == "neg+weights" else 0, weighted=extra != "no neg")
+    field = functools.partial(zoo.registry.lookup("field", name), **opts)
+    assert zoo.drift.plan(field, zoo.kernels.laplace(), "auto", 37, 93) == ("whole", None)
+    v = _per_temperature("auto", field, kname, x, pos, neg, w, TAUS[kname])
+    _close(v, _per_temperature(None, field, kname, x, pos, neg, w, TAUS[kname]))
+
+
+@pytest.mark.parametrize("name", STREAMING_FIELDS)
+def test_whole_in_chunks_of_groups_matches_dense(name, monkeypatch):
+    """Groups split over several chunks (CHUNK below one group's logits), one row, one sample."""
+    monkeypatch.setattr(zoo.fields.streaming.whole, "CHUNK", 1)
+    field = zoo.registry.lookup("field", name)
+    for n in (9, 1):
+        x, pos, neg, w = _inputs(b=5, n=n, p=6, q=3)
+        v = _per_temperature("auto", field, "laplace", x, pos, neg, w, TAUS["laplace"])
+        _close(v, _per_temperature(None, field, "laplace", x, pos, neg, w, TAUS["laplace"]))
+
+
+def test_auto_plans_whole_stream_or_per_temperature(monkeypatch):
+    """auto: whole while N M <= AUTO_STREAM, tiles above it (memory bounded), other fields and
+    kernels one dense call per temperature; the result is the dense one in every case."""
+    plan, ms, lap = zoo.drift.plan, zoo.fields.meanshift, zoo.kernels.laplace()
+    assert plan(ms, lap, "auto", 512, 512) == ("whole", None)
+    assert plan(ms, lap, "auto", 512, 513) == ("stream", 512)
+    assert plan(zoo.fields.mmd, lap, "auto", 8, 8) == ("per_temperature", None)
+    assert plan(ms, zoo.kernels.imq(), "auto", 8, 8) == ("per_temperature", None)
+    assert plan(ms, lap, None, 8, 8) == ("per_temperature", None)
+    assert plan(ms, lap, 64, 8, 8) == ("stream", 64)
+    monkeypatch.setattr(zoo.drift, "AUTO_STREAM", 16 * 16)
+    monkeypatch.setattr(zoo.drift, "AUTO_BLOCK", 16)
+    n, p, d = 200, 300, 3
+    x, pos, _, _ = _inputs(b=1, n=n, p=p, q=0, d=d, weighted=False)
+    with LargestTensor() as seen:
+        auto, _, _ = drift(x, pos, field=ms, kernel=zoo.kernels.laplace)
+    assert seen.numel <= max(3 * 16 * 16, 3 * n * d, (n + p) * (d + 1))
+    _close(auto, drift(x, pos, field=ms, kernel=zoo.kernels.laplace, block_size=None)[0])
