@@ -22,13 +22,25 @@ dense fields to float32 rounding (tests/test_streaming.py).
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
 
 from zoo.fields import SELF_MASK
-from zoo.fields.streaming.tiles import EXP_MIN, fill_self
+from zoo.fields.streaming.tiles import EXP_MIN, FAR, fill_self
 
 CHUNK = 1 << 22  # logits per chunk (G T N M): 16 MiB of float32
+_WORK = threading.local()  # per thread (sweeps run trainings in threads): device -> buffer
+
+
+def workspace(shape, like: torch.Tensor) -> torch.Tensor:
+    """A reused float32 buffer of ``shape`` on ``like``'s device (at most one chunk's logits):
+    a fresh 16 MiB tensor per call costs its page faults, about as much as one pass over it."""
+    n, cache = math.prod(shape), _WORK.__dict__
+    buf = cache.get(like.device)
+    if buf is None or buf.numel() < n:
+        buf = cache[like.device] = like.new_empty(n, dtype=torch.float32)
+    return buf[:n].view(shape)
 
 
 def group_chunks(b: int, per_group: int) -> list[slice]:
@@ -39,7 +51,7 @@ def group_chunks(b: int, per_group: int) -> list[slice]:
 
 def logits(base: torch.Tensor, coefs: torch.Tensor, n_self: int) -> torch.Tensor:
     """l = c b for every c of coefs [T,1,1]: base [G,N,M] -> [G,T,N,M], self-pairs SELF_MASK."""
-    lg = base[:, None] * coefs
+    lg = torch.mul(base[:, None], coefs, out=workspace((base.shape[0], coefs.shape[0], *base.shape[1:]), base))
     if n_self:
         lg[..., :n_self].diagonal(0, -2, -1).fill_(SELF_MASK)
     return lg
@@ -52,6 +64,38 @@ def meanshift_coefs(lg, w, n_neg: int, n_self: int, floor: float) -> torch.Tenso
     a = lg.sub_(lse_r, alpha=0.5).sub_(lse_c, alpha=0.5).clamp_(min=max(log_floor, EXP_MIN)).exp_()
     if n_self:
         fill_self(a[..., :n_self], 0, math.exp(log_floor))
+    if w is not None:
+        a.mul_(w[:, None, None, :])
+    a_neg, a_pos = a[..., :n_neg], a[..., n_neg:]
+    s_neg, s_pos = a_neg.sum(-1, keepdim=True), a_pos.sum(-1, keepdim=True)
+    a_neg.mul_(s_pos.neg_())
+    a_pos.mul_(s_neg)
+    return a
+
+
+def meanshift_coefs_one_exp(base, coefs, w, n_neg: int, n_self: int, floor: float):
+    """``meanshift_coefs`` with one exp per entry (the column lse of ``tile_lse``), or None.
+
+    E = exp(c (b - min_m b)) (row-shifted), S_n = sum_m E, u_n = exp(c (min_m b_n - beta)) with
+    beta the group's min, K_m = sum_n E u (a GEMV): rowsoftmax = E / S, colsoftmax = E u / K, so
+    A = E sqrt(u / S) / sqrt(K). None when a column sum K_m < N e^-60 (a column far from
+    every row, or a fully masked one): then the two-lse path is exact and this one is not.
+    """
+    b = base.clone()
+    if n_self:
+        b[..., :n_self].diagonal(0, -2, -1).fill_(math.inf)
+    bmin = b.amin(-1, keepdim=True)                                      # [G,N,1]
+    bmin = bmin.masked_fill_(bmin.isinf(), 0.0)
+    beta = bmin.amin(1, keepdim=True)                                    # [G,1,1]
+    e = torch.mul(b.sub_(bmin)[:, None], coefs,
+                  out=workspace((b.shape[0], coefs.shape[0], *b.shape[1:]), b))     # [G,T,N,M]
+    e.clamp_(min=EXP_MIN).exp_()
+    u = torch.exp(coefs * (bmin - beta)[:, None])                        # [G,T,N,1]
+    k = torch.matmul(u.transpose(-1, -2), e)                             # [G,T,1,M]
+    if not bool(k.min() >= b.shape[1] * FAR):
+        return None
+    e.mul_(u.div_(e.sum(-1, keepdim=True)).sqrt_()).mul_(k.rsqrt_())
+    a = e.clamp_(min=math.sqrt(floor)) if floor > 0 else e
     if w is not None:
         a.mul_(w[:, None, None, :])
     a_neg, a_pos = a[..., :n_neg], a[..., n_neg:]
@@ -85,6 +129,19 @@ def split_coefs(lg, w, n_neg: int, n_self: int) -> torch.Tensor:
     return lg
 
 
+def coefficients(name: str, base, coefs, w, n_neg: int, n_self: int, floor: float):
+    """R [G,T,N,M] of field ``name`` for one chunk: base [G,N,M], coefs [T,1,1], w [G,M] or None.
+
+    With x among the targets (n_self) each row's sum is folded into its self-pair
+    (``fold_rowsum``), so V = R @ y; without, V = R @ y - rowsum(R) x."""
+    r = meanshift_coefs_one_exp(base, coefs, w, n_neg, n_self, floor) if name == "meanshift" else None
+    if r is None:
+        lg = logits(base, coefs, n_self)
+        r = (meanshift_coefs(lg, w, n_neg, n_self, floor) if name == "meanshift"
+             else split_coefs(lg, w, n_neg, n_self))
+    return fold_rowsum(r, n_self) if n_self else r
+
+
 @torch.no_grad()
 def whole_field(name: str, x, y, w, base, coefs, *, n_neg: int, n_self: int,
                 affinity_floor: float = 1e-6, **_) -> torch.Tensor:
@@ -99,15 +156,8 @@ def whole_field(name: str, x, y, w, base, coefs, *, n_neg: int, n_self: int,
     t = coefs.shape[0]
     out = x.new_empty(b, t, n, d)
     for g in group_chunks(b, t * n * y.shape[1]):
-        lg = logits(base[g], coefs, n_self)
-        wg = None if w is None else w[g]
-        r = (meanshift_coefs(lg, wg, n_neg, n_self, affinity_floor) if name == "meanshift"
-             else split_coefs(lg, wg, n_neg, n_self))
-        if n_self:
-            fold_rowsum(r, n_self)
-        else:
-            rowsum = r.sum(-1, keepdim=True)
-        torch.bmm(r.view(r.shape[0], t * n, -1), y[g], out=out[g].view(-1, t * n, d))
+        r = coefficients(name, base[g], coefs, None if w is None else w[g], n_neg, n_self, affinity_floor)
+        torch.bmm(r.reshape(r.shape[0], t * n, -1), y[g], out=out[g].view(-1, t * n, d))
         if not n_self:
-            out[g].sub_(rowsum * x[g, None])
+            out[g].sub_(r.sum(-1, keepdim=True) * x[g, None])
     return out
