@@ -203,3 +203,23 @@ def test_auto_plans_whole_stream_or_per_temperature(monkeypatch):
         auto, _, _ = drift(x, pos, field=ms, kernel=zoo.kernels.laplace)
     assert seen.numel <= max(3 * 16 * 16, 3 * n * d, (n + p) * (d + 1))
     _close(auto, drift(x, pos, field=ms, kernel=zoo.kernels.laplace, block_size=None)[0])
+
+
+@pytest.mark.parametrize("name", STREAMING_FIELDS)
+def test_whole_far_outlier_takes_the_two_lse_path(name, monkeypatch):
+    """A positive far from every row underflows the one-exp column sums: meanshift falls back
+    to the exact two-lse path (counted here) and still matches the dense field."""
+    calls = []
+    whole = zoo.fields.streaming.whole
+    monkeypatch.setattr(whole, "meanshift_coefs", lambda *a: calls.append(1) or _MS_COEFS(*a))
+    x, pos, _, _ = _inputs(b=1, n=20, p=12, q=0, weighted=False)
+    field = zoo.registry.lookup("field", name)
+    _per_temperature("auto", field, "laplace", x, pos, None, {}, TAUS["laplace"])
+    assert not calls  # the one-exp path serves ordinary inputs
+    pos[0, 3] += 40.0
+    v = _per_temperature("auto", field, "laplace", x, pos, None, {}, TAUS["laplace"])
+    _close(v, _per_temperature(None, field, "laplace", x, pos, None, {}, TAUS["laplace"]))
+    assert bool(calls) == (name == "meanshift")
+
+
+_MS_COEFS = zoo.fields.streaming.whole.meanshift_coefs
