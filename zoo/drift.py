@@ -27,7 +27,7 @@ from zoo import dist
 from zoo.fields import _weights, check_inputs
 from zoo.fields.streaming import field_options, stream_field, stream_scale
 from zoo.fields.streaming.tiles import SQUARED_BASE, check_block_size, logit_coefs
-from zoo.fields.streaming.whole import whole_field
+from zoo.fields.streaming.whole import distances, whole_field
 from zoo.kernels import Kernel, cdist
 from zoo.registry import name_of
 
@@ -171,7 +171,7 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
     with torch.no_grad():
         if path == "whole":
             targets = all_targets(x, pos, neg, x_w, pos_w, neg_w)
-            base = cdist(x, targets[0])
+            base = distances(x, targets[0])
         if scaling == "official":
             s = (scale_of(base, targets[1]) if path == "whole" else
                  feature_scale(x, pos, neg, x_w, pos_w, neg_w) if path == "per_temperature" else

@@ -28,19 +28,28 @@ import torch
 
 from zoo.fields import SELF_MASK
 from zoo.fields.streaming.tiles import EXP_MIN, FAR, fill_self
+from zoo.kernels import EPS_SQ
 
 CHUNK = 1 << 22  # logits per chunk (G T N M): 16 MiB of float32
 _WORK = threading.local()  # per thread (sweeps run trainings in threads): device -> buffer
 
 
-def workspace(shape, like: torch.Tensor) -> torch.Tensor:
+def workspace(shape, like: torch.Tensor, name: str = "logits") -> torch.Tensor:
     """A reused float32 buffer of ``shape`` on ``like``'s device (at most one chunk's logits):
     a fresh 16 MiB tensor per call costs its page faults, about as much as one pass over it."""
-    n, cache = math.prod(shape), _WORK.__dict__
-    buf = cache.get(like.device)
+    n, cache, key = math.prod(shape), _WORK.__dict__, (like.device, name)
+    buf = cache.get(key)
     if buf is None or buf.numel() < n:
-        buf = cache[like.device] = like.new_empty(n, dtype=torch.float32)
+        buf = cache[key] = like.new_empty(n, dtype=torch.float32)
     return buf[:n].view(shape)
+
+
+def distances(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``zoo.kernels.cdist`` (Gram expansion, squared distances floored at 1e-8) in one GEMM
+    and in-place passes; y [B,M,D] starts with x [B,N,D] itself, whose norms it reuses."""
+    yn = torch.linalg.vecdot(y, y)                                       # [B,M]
+    sq = torch.baddbmm(yn[:, None, :], x, y.transpose(1, 2), alpha=-2)
+    return sq.add_(yn[:, : x.shape[1], None]).clamp_(min=EPS_SQ).sqrt_()
 
 
 def group_chunks(b: int, per_group: int) -> list[slice]:
@@ -81,7 +90,7 @@ def meanshift_coefs_one_exp(base, coefs, w, n_neg: int, n_self: int, floor: floa
     A = E sqrt(u / S) / sqrt(K). None when a column sum K_m < N e^-60 (a column far from
     every row, or a fully masked one): then the two-lse path is exact and this one is not.
     """
-    b = base.clone()
+    b = workspace(base.shape, base, "base").copy_(base)
     if n_self:
         b[..., :n_self].diagonal(0, -2, -1).fill_(math.inf)
     bmin = b.amin(-1, keepdim=True)                                      # [G,N,1]
