@@ -10,14 +10,18 @@ temperature and no [B, N, D] temporary is made per temperature:
                      given by the caller (``zoo.drift`` reuses the ones of the feature scale)
     l [G,T,N,M]      = c_tau b for a chunk of G groups (c < 0, as in the tiles), self-pairs masked
     meanshift        A = max(exp(l - (lse_rows + lse_cols) / 2), sqrt(floor)) w
-                     R = [-S+ A_neg | S- A_pos]            (rows of R sum to 0, so x drops out:
-                     V = S- sum_pos A (y - x) - S+ sum_neg A (y - x) = R @ y)
-    split            R = [-rowsoftmax_w(l_neg) | rowsoftmax_w(l_pos)],  V = R @ y
-                     (minus x when there are no negatives at all)
+                     R = [-S+ A_neg | S- A_pos],   V = S- sum_pos A (y - x) - S+ sum_neg A (y - x)
+                       = R @ y - (sum_m R_nm) x_n  (the release's ``total_coeffs`` term, folded
+                     into the self-pair's entry since y_n = x_n: ``fold_rowsum``)
+                     one exp per entry: E = exp(c (b - min_m b)), rowsoftmax = E / sum_m E,
+                     colsoftmax = E u / K with u_n = exp(c (min_m b_n - beta)), K = u^T E (a
+                     GEMV, as ``tile_lse``); the two-lse form when some K underflows
+    split            R = [-rowsoftmax_w(l_neg) | rowsoftmax_w(l_pos)],  V = R @ y - (sum R) x
 
 One [G, T*N, M] @ [G, M, D] GEMM per chunk gives every temperature's V. Chunks hold at most
-``CHUNK`` logits, so memory is that plus the outputs [B,T,N,D], whatever B is. Equal to the
-dense fields to float32 rounding (tests/test_streaming.py).
+``CHUNK`` logits in a buffer reused across calls (per thread), so memory is that plus the
+outputs [B,T,N,D], whatever B is. Equal to the dense fields to float32 rounding
+(tests/test_streaming.py); ``zoo.drift.drift(block_size="auto")`` uses it.
 """
 from __future__ import annotations
 
