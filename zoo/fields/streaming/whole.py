@@ -94,9 +94,7 @@ def meanshift_coefs_one_exp(base, coefs, w, n_neg: int, n_self: int, floor: floa
     A = E sqrt(u / S) / sqrt(K). None when a column sum K_m < N e^-60 (a column far from
     every row, or a fully masked one): then the two-lse path is exact and this one is not.
     """
-    b = workspace(base.shape, base, "base").copy_(base)
-    if n_self:
-        b[..., :n_self].diagonal(0, -2, -1).fill_(math.inf)
+    b = masked_base(base, n_self)
     bmin = b.amin(-1, keepdim=True)                                      # [G,N,1]
     bmin = bmin.masked_fill_(bmin.isinf(), 0.0)
     beta = bmin.amin(1, keepdim=True)                                    # [G,1,1]
@@ -127,19 +125,32 @@ def fold_rowsum(r: torch.Tensor, n_self: int) -> torch.Tensor:
     return r
 
 
-def split_coefs(lg, w, n_neg: int, n_self: int) -> torch.Tensor:
-    """R [G,T,N,M] = [-rowsoftmax_w(l_neg) | rowsoftmax_w(l_pos)] from logits lg (overwritten)."""
-    for part in (lg[..., :n_neg], lg[..., n_neg:]):
-        if part.shape[-1]:
-            part.sub_(part.amax(-1, keepdim=True)).clamp_(min=EXP_MIN).exp_()
+def masked_base(base: torch.Tensor, n_self: int) -> torch.Tensor:
+    """A copy of base [G,N,M] in a reused buffer with +inf at the self-pairs."""
+    b = workspace(base.shape, base, "base").copy_(base)
     if n_self:
-        fill_self(lg[..., :n_self], 0, 0.0)
+        b[..., :n_self].diagonal(0, -2, -1).fill_(math.inf)
+    return b
+
+
+def split_coefs(base, coefs, w, n_neg: int, n_self: int) -> torch.Tensor:
+    """R [G,T,N,M] = [-rowsoftmax_w(l_neg) | rowsoftmax_w(l_pos)], l = c b: each part's rows
+    shifted by their min b (the largest logit, c < 0) on the base, then one exp for all T."""
+    b = masked_base(base, n_self)
+    for part in (b[..., :n_neg], b[..., n_neg:]):
+        if part.shape[-1]:
+            low = part.amin(-1, keepdim=True)
+            part.sub_(low.masked_fill_(low.isinf(), 0.0))
+    e = torch.mul(b[:, None], coefs, out=workspace((b.shape[0], coefs.shape[0], *b.shape[1:]), b))
+    e.clamp_(min=EXP_MIN).exp_()
+    if n_self:
+        fill_self(e[..., :n_self], 0, 0.0)
     if w is not None:
-        lg.mul_(w[:, None, None, :])
-    for part, sign in ((lg[..., :n_neg], -1.0), (lg[..., n_neg:], 1.0)):
+        e.mul_(w[:, None, None, :])
+    for part, sign in ((e[..., :n_neg], -1.0), (e[..., n_neg:], 1.0)):
         if part.shape[-1]:
             part.div_(part.sum(-1, keepdim=True).clamp_(min=1e-30).mul_(sign))
-    return lg
+    return e
 
 
 def coefficients(name: str, base, coefs, w, n_neg: int, n_self: int, floor: float):
@@ -147,11 +158,12 @@ def coefficients(name: str, base, coefs, w, n_neg: int, n_self: int, floor: floa
 
     With x among the targets (n_self) each row's sum is folded into its self-pair
     (``fold_rowsum``), so V = R @ y; without, V = R @ y - rowsum(R) x."""
-    r = meanshift_coefs_one_exp(base, coefs, w, n_neg, n_self, floor) if name == "meanshift" else None
-    if r is None:
-        lg = logits(base, coefs, n_self)
-        r = (meanshift_coefs(lg, w, n_neg, n_self, floor) if name == "meanshift"
-             else split_coefs(lg, w, n_neg, n_self))
+    if name == "split":
+        r = split_coefs(base, coefs, w, n_neg, n_self)
+    else:
+        r = meanshift_coefs_one_exp(base, coefs, w, n_neg, n_self, floor)
+        if r is None:
+            r = meanshift_coefs(logits(base, coefs, n_self), w, n_neg, n_self, floor)
     return fold_rowsum(r, n_self) if n_self else r
 
 
