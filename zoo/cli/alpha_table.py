@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Guidance-scale table: class-conditional runs evaluated at their guidance scales alpha.
 
-    python tools/alpha_table.py results/runs/sweeps/digits_cfg --alpha 1,1.5,2,3 \
+    drift-zoo alpha-table results/runs/sweeps/digits_cfg --alpha 1,1.5,2,3 \
         --markdown results/digits_cfg.md --grids results/digits_cfg
 
 Every finished run folder under the given roots is evaluated (EMA weights, the run's eval seed
@@ -16,21 +15,18 @@ as ``DIR/<negatives>_<range>_at<alpha>.png``. Every run's numbers also go to its
 """
 from __future__ import annotations
 
-import argparse
 import shlex
 import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
 
-from rich.console import Console  # noqa: E402
-from rich.progress import track  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from zoo.run.report import print_error  # noqa: E402
-
+from zoo.cli import parser
+from zoo.run.report import print_error
 
 
 def run_folders(roots) -> list[Path]:
@@ -148,7 +144,7 @@ def markdown(rows, keys, command: str) -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("alpha-table", __doc__)
     ap.add_argument("roots", nargs="+", help="sweep folders or run folders")
     ap.add_argument("--alpha", default="1,1.5,2,3", help="alphas for sampler-trained runs")
     ap.add_argument("--markdown", default=None, help="write the table here")
@@ -173,12 +169,8 @@ def main(argv=None) -> int:
         table.add_row(*row)
     Console().print(table)
     if args.markdown:
-        command = "python tools/alpha_table.py " + shlex.join(argv)
+        command = "drift-zoo alpha-table " + shlex.join(argv)
         Path(args.markdown).write_text(markdown(rows, keys, command))
     if args.grids and getattr(results[0][5], "shape", None):
         write_grids(results, Path(args.grids))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,10 +1,10 @@
 """Benchmarks of the heavy steps, one subcommand each; a rich table, optionally markdown.
 
-    python tools/bench.py <benchmark> [options] [--markdown results/bench_<benchmark>.md]
-    python tools/bench.py <benchmark> --help        (what it measures and its options)
+    drift-zoo bench <benchmark> [options] [--markdown results/bench_<benchmark>.md]
+    drift-zoo bench <benchmark> --help        (what it measures and its options)
 
-Every module of tools/benchmarks/ is a subcommand (``landmark``, ...); a new benchmark is a new
-module there (see tools/benchmarks/__init__.py). Shared options: ``--threads`` (default 1),
+Every module of zoo/bench/ is a subcommand (``landmark``, ...); a new benchmark is a new
+module there (see zoo/bench/__init__.py). Shared options: ``--threads`` (default 1),
 ``--device``, ``--repeats``, ``--seed``, ``--markdown FILE`` (the table with the command that
 regenerates it and the machine it ran on).
 """
@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import shlex
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
+import torch
+from rich.console import Console
+from rich.table import Table
 
-import torch  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from benchmarks.common import Report, machine  # noqa: E402
+import zoo.bench
+from zoo.bench.common import Report, machine
+from zoo.cli import parser as command_parser
 
 
 def show(report: Report, header: str) -> None:
@@ -45,10 +44,9 @@ def markdown(report: Report, header: str, command: str) -> str:
 
 
 def benchmark_modules() -> list:
-    """Every benchmark module in tools/benchmarks/ (see its __init__), sorted by name."""
-    names = sorted(p.stem for p in (ROOT / "tools" / "benchmarks").glob("*.py")
-                   if p.stem not in ("__init__", "common"))
-    return [importlib.import_module(f"benchmarks.{name}") for name in names]
+    """Every benchmark module of zoo/bench/ (see its __init__), sorted by name."""
+    names = sorted(m.name for m in pkgutil.iter_modules(zoo.bench.__path__) if m.name != "common")
+    return [importlib.import_module(f"zoo.bench.{name}") for name in names]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--repeats", type=int, default=5, help="timed calls per cell (median)")
     common.add_argument("--seed", type=int, default=0)
     common.add_argument("--markdown", default=None, metavar="FILE", help="also write the table here")
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = command_parser("bench", __doc__)
     sub = ap.add_subparsers(dest="bench", required=True)
     for module in benchmark_modules():
         p = sub.add_parser(module.NAME, parents=[common], help=module.HELP,
@@ -77,11 +75,7 @@ def main(argv=None) -> int:
     report = args.run(args)
     show(report, header)
     if args.markdown:
-        command = "python tools/bench.py " + shlex.join(argv)
+        command = "drift-zoo bench " + shlex.join(argv)
         Path(args.markdown).write_text(markdown(report, header, command))
         Console(stderr=True).print(f"wrote {args.markdown}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,8 +1,7 @@
-#!/usr/bin/env python
 """Re-evaluate a trained run (EMA weights) against held-out data; updates summary.json.
 
-    python tools/eval.py --workdir results/runs/<run> [--num 10000]
-    python tools/eval.py --workdir results/runs/<cfg run> --alpha 1,1.5,2,3 [--json out.json]
+    drift-zoo eval --workdir results/runs/<run> [--num 10000]
+    drift-zoo eval --workdir results/runs/<cfg run> --alpha 1,1.5,2,3 [--json out.json]
 
 Metrics and ``samples.png`` as in training (``zoo.run.evaluation``: point-cloud metrics, or the
 evaluator's FD / KID / precision / recall / class accuracy / coverage for image datasets).
@@ -12,17 +11,14 @@ the training-time evaluation at the default alpha); ``--json`` also writes those
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from rich.console import Console
+from rich.table import Table
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from zoo.run.report import print_error  # noqa: E402
+from zoo.cli import parser
+from zoo.run.report import print_error
 
 
 def alpha_table(rows: dict) -> Table:
@@ -37,7 +33,7 @@ def alpha_table(rows: dict) -> Table:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("eval", __doc__)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--num", type=int, default=None, help="samples (default: train.eval_samples)")
     ap.add_argument("--seed", type=int, default=None, help="noise seed (default: the run's eval seed)")
@@ -73,7 +69,3 @@ def main(argv=None) -> int:
     summary = run.update_summary(final_metrics=metrics, eval_samples=n)
     Console().print(metrics_table(summary))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

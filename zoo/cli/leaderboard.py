@@ -1,13 +1,12 @@
-#!/usr/bin/env python
 """The leaderboard of every run folder under results/ (or the given roots).
 
-    python tools/leaderboard.py                                   # everything under results/
-    python tools/leaderboard.py results/runs/sweeps/toy_kernels --sort energy_distance
-    python tools/leaderboard.py --filter 'kernel=gaussian' --group_by kernel --metric energy_distance,recall
-    python tools/leaderboard.py results/runs/sweeps/toy_kernels --markdown results/toy_kernels.md --csv t.csv
-    python tools/leaderboard.py results/runs/sweeps/toy_kernels --plot energy_distance --x temperatures \
+    drift-zoo leaderboard                                   # everything under results/
+    drift-zoo leaderboard results/runs/sweeps/toy_kernels --sort energy_distance
+    drift-zoo leaderboard --filter 'kernel=gaussian' --group_by kernel --metric energy_distance,recall
+    drift-zoo leaderboard results/runs/sweeps/toy_kernels --markdown results/toy_kernels.md --csv t.csv
+    drift-zoo leaderboard results/runs/sweeps/toy_kernels --plot energy_distance --x temperatures \
         --out ed.png
-    python tools/leaderboard.py results/runs/sweeps/toy_kernels --filter seed=0 --samples samples.png
+    drift-zoo leaderboard results/runs/sweeps/toy_kernels --filter seed=0 --samples samples.png
 
 One row per group of runs that differ only in the seed (or per --group_by columns), metrics
 as mean +- std over the group's finished runs; failed, running and corrupt runs are listed
@@ -15,21 +14,19 @@ with their status.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
-from rich.console import Console  # noqa: E402
-from rich.markup import escape  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from zoo.sweeps.leaderboard import load, plot_metric, samples_grid  # noqa: E402
-from zoo.run.report import print_error  # noqa: E402
+from zoo.cli import parser
+from zoo.config import ROOT
+from zoo.run.report import print_error
+from zoo.sweeps.leaderboard import load, plot_metric, samples_grid
 
 
 def _csv_list(text):
@@ -37,7 +34,7 @@ def _csv_list(text):
 
 
 def _args(argv):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("leaderboard", __doc__)
     ap.add_argument("roots", nargs="*", default=[str(ROOT / "results")], help="folders to search")
     ap.add_argument("--filter", action="append", default=[], help="'column=value' or 'column!=value' (glob)")
     ap.add_argument("--group_by", type=_csv_list, default=None, help="columns that make a row (comma list)")
@@ -66,20 +63,20 @@ def _table(board) -> Table:
 
 
 def _sweep_commands(roots) -> str:
-    """'python tools/sweep.py gin/sweeps/<name>.py --workers 2 && \\' for every root that is a
+    """'drift-zoo sweep gin/sweeps/<name>.py --workers 2 && \\' for every root that is a
     sweep folder results/runs/sweeps/<name> with its sweep file: the table's whole recipe."""
     out = ""
     for root in roots:
         path = Path(root).resolve()
         spec = ROOT / "gin" / "sweeps" / f"{path.name}.py"
         if path.parent.name == "sweeps" and spec.is_file():
-            out += f"python tools/sweep.py {spec.relative_to(ROOT)} --workers 2 && \\\n"
+            out += f"drift-zoo sweep {spec.relative_to(ROOT)} --workers 2 && \\\n"
     return out
 
 
 def main(argv=None) -> int:
     args = _args(argv)
-    command = "python tools/leaderboard.py " + shlex.join(
+    command = "drift-zoo leaderboard " + shlex.join(
         [os.path.relpath(a, ROOT) if os.path.isabs(a) and a.startswith(str(ROOT)) else a
          for a in (sys.argv[1:] if argv is None else argv)])
     command = _sweep_commands(args.roots) + command
@@ -112,7 +109,3 @@ def main(argv=None) -> int:
     except ValueError as err:
         return print_error(err)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,9 +1,9 @@
 """Write an image folder (ImageNet layout) as WebDataset tar shards with a manifest.
 
-    python tools/make_shards.py --src /data/imagenet/train --out /data/shards/train \
+    drift-zoo make-shards --src /data/imagenet/train --out /data/shards/train \
         --size 256 --center-crop --quality 95 --max-per-shard 1000 --seed 0 [--workers 8]
-    python tools/make_shards.py --src /data/imagenet/val --out /data/shards/val --size 256 --center-crop
-    python tools/make_shards.py --src DIR --out OUT --size 32 --center-crop --latents space_to_depth
+    drift-zoo make-shards --src /data/imagenet/val --out /data/shards/val --size 256 --center-crop
+    drift-zoo make-shards --src DIR --out OUT --size 32 --center-crop --latents space_to_depth
 
 Input: ``src/<class>/.../<image>`` (classes = sorted sub-folders, label = position; the scan of
 ``zoo.data.image_folder``). Output, in one shuffled order fixed by ``--seed``:
@@ -31,20 +31,17 @@ import os
 import random
 import shlex
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+from zoo.cli import parser
 
 SHARD_PATTERN = "shard-%06d.tar"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("make-shards", __doc__)
     ap.add_argument("--src", required=True, help="class-per-folder image tree")
     ap.add_argument("--out", required=True, help="output folder for shards and manifest.json")
     ap.add_argument("--size", type=int, default=None, help="resize the shorter side to this")
@@ -226,7 +223,7 @@ def _console():
 
 def _command(src, out, opts: dict, max_per_shard: int, seed: int) -> str:
     """The command line that regenerates these shards (for calls from Python)."""
-    args = ["python", "tools/make_shards.py", "--src", os.fspath(src), "--out", os.fspath(out),
+    args = ["python", "drift-zoo make-shards", "--src", os.fspath(src), "--out", os.fspath(out),
             "--quality", str(opts["quality"]), "--chroma", opts["chroma"],
             "--max-per-shard", str(max_per_shard),
             "--seed", str(seed)]
@@ -243,12 +240,8 @@ def main(argv=None) -> int:
                            quality=args.quality, chroma=args.chroma,
                            max_per_shard=args.max_per_shard,
                            seed=args.seed, latents=args.latents, workers=args.workers,
-                           command=shlex.join(["python", "tools/make_shards.py", *argv]))
+                           command=shlex.join(["python", "drift-zoo make-shards", *argv]))
     _console().print(f"wrote {manifest['total']} samples of {manifest['num_classes']} classes in "
                      f"{len(manifest['shards'])} shards to {args.out} "
                      f"({len(manifest['skipped'])} unreadable images skipped)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

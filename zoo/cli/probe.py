@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Is it the field or the generator? Probe a trained 2-D run's drift field at its samples.
 
-    python tools/probe_field.py --workdir results/runs/<run> [--t 1.0] [--steps 200]
+    drift-zoo probe --workdir results/runs/<run> [--t 1.0] [--steps 200]
 
 Samples the EMA generator, evaluates the run's field (its field, kernel, temperatures at
 training fraction --t, scaling and combine) there, and moves the samples as free particles
@@ -11,16 +10,12 @@ mode; writes probe.png into the run folder. Definitions: zoo/probe.py.
 """
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from rich.console import Console
+from rich.table import Table
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from zoo.run.report import print_error  # noqa: E402
+from zoo.cli import parser
+from zoo.run.report import print_error
 
 
 def _table(result: dict) -> Table:
@@ -34,7 +29,7 @@ def _table(result: dict) -> Table:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("probe", __doc__)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--num", type=int, default=4096, help="samples (and particles)")
     ap.add_argument("--t", type=float, default=1.0, help="training fraction for the temperature schedule")
@@ -70,7 +65,3 @@ def main(argv=None) -> int:
               title=f"{run.path.name}: field at t = {args.t}")
     console.print(f"wrote {out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,10 +1,9 @@
-#!/usr/bin/env python
 """Draw samples from a trained run (EMA weights) into a .npy file and, for image runs, PNGs.
 
-    python tools/sample.py --workdir results/runs/<run> --num 10000 --out samples.npy
-    python tools/sample.py --workdir results/runs/<image run> --num 80 --grid grid.png
-    python tools/sample.py --workdir results/runs/<cfg run> --num 80 --alpha 2 --grid grid.png
-    python tools/sample.py --workdir results/runs/<image run> --num 50000 --png_dir fid/gen
+    drift-zoo sample --workdir results/runs/<run> --num 10000 --out samples.npy
+    drift-zoo sample --workdir results/runs/<image run> --num 80 --grid grid.png
+    drift-zoo sample --workdir results/runs/<cfg run> --num 80 --alpha 2 --grid grid.png
+    drift-zoo sample --workdir results/runs/<image run> --num 50000 --png_dir fid/gen
 
 ``--grid`` tiles the samples (a class-conditional run: row c holds class c, the samples have
 balanced labels i mod K); ``--png_dir`` writes one PNG per sample, the folder that
@@ -12,20 +11,17 @@ balanced labels i mod K); ``--png_dir`` writes one PNG per sample, the folder th
 """
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+from rich.console import Console
 
-import numpy as np  # noqa: E402
-from rich.console import Console  # noqa: E402
-
-from zoo.run.report import print_error  # noqa: E402
+from zoo.cli import parser
+from zoo.run.report import print_error
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("sample", __doc__)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--num", type=int, default=10000)
     ap.add_argument("--out", default=None, help="output .npy file")
@@ -68,7 +64,3 @@ def main(argv=None) -> int:
         save_pngs(args.png_dir, x, shape)
         console.print(f"wrote {x.shape[0]} PNGs to {args.png_dir}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

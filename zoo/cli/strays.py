@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Where do the samples that fail k-NN precision lie? A picture and the shares, per run.
 
-    python tools/strays.py --workdir results/runs/<run> [--workdir <other run> ...] \
+    drift-zoo strays --workdir results/runs/<run> [--workdir <other run> ...] \
         [--num 16384] [--out strays.png]
 
 For each run: EMA samples (seed --seed) scored against the dataset's held-out draws with the
@@ -13,22 +12,19 @@ run's folder.
 """
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from rich.console import Console
+from rich.table import Table
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from zoo.run.report import print_error  # noqa: E402
+from zoo.cli import parser
+from zoo.run.report import print_error
 
 DATA_SEED = 5  # fresh draws for the data panel, independent of the held-out set
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("strays", __doc__)
     ap.add_argument("--workdir", action="append", required=True, help="a run folder (repeatable)")
     ap.add_argument("--num", type=int, default=16384, help="samples per run and held-out points")
     ap.add_argument("--k", type=int, default=3, help="k of the k-NN balls (as precision)")
@@ -71,7 +67,3 @@ def main(argv=None) -> int:
         misses_png(out, panels)
         console.print(f"wrote {out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,12 +1,11 @@
-#!/usr/bin/env python
-"""Run a sweep: every point of a grid of gin bindings is one tools/train.py run.
+"""Run a sweep: every point of a grid of gin bindings is one drift-zoo train run.
 
-    python tools/sweep.py gin/sweeps/toy_kernels.py --dry_run         # points and run folders
-    python tools/sweep.py gin/sweeps/toy_kernels.py --workers 2        # run (resumable)
-    python tools/sweep.py --gin_file gin/experiments/toy.gin \
+    drift-zoo sweep gin/sweeps/toy_kernels.py --dry_run         # points and run folders
+    drift-zoo sweep gin/sweeps/toy_kernels.py --workers 2        # run (resumable)
+    drift-zoo sweep --gin_file gin/experiments/toy.gin \
         --axis 'train.kernel=@laplace,@gaussian' --axis 'train.temperatures=(1.0, 4.0),(0.5, 2.0)' \
         --seeds 0,1 --gin_param 'train.steps = 300'
-    python tools/sweep.py gin/sweeps/toy_kernels.py --launcher slurm --partition gpu --gpus 1 \
+    drift-zoo sweep gin/sweeps/toy_kernels.py --launcher slurm --partition gpu --gpus 1 \
         --time 60 --array_parallelism 16
 
 Runs live in <root>/<sweep name>/<run name>/; finished runs are skipped, interrupted ones
@@ -14,27 +13,25 @@ resume from their checkpoint, failed ones rerun only with --retry. See README, "
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from rich.console import Console
+from rich.markup import escape
 
-from rich.console import Console  # noqa: E402
-from rich.markup import escape  # noqa: E402
-
-from zoo.run.report import print_error  # noqa: E402
-from zoo.sweeps import build_sweep  # noqa: E402
-from zoo.sweeps.job import folder_state  # noqa: E402
-from zoo.sweeps.launch import LAUNCHERS, make_jobs, run_jobs, threads_per_worker  # noqa: E402
-from zoo.sweeps.live import SweepView  # noqa: E402
+from zoo.cli import parser
+from zoo.config import ROOT
+from zoo.run.report import print_error
+from zoo.sweeps import build_sweep
+from zoo.sweeps.job import folder_state
+from zoo.sweeps.launch import LAUNCHERS, make_jobs, run_jobs, threads_per_worker
+from zoo.sweeps.live import SweepView
 
 
 def _args(argv):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("sweep", __doc__)
     ap.add_argument("sweep_file", nargs="?", help="a sweep file, e.g. gin/sweeps/toy_kernels.py")
     ap.add_argument("--gin_file", action="append", default=[], help="base gin file (replaces the file's)")
     ap.add_argument("--gin_param", action="append", default=[], help="binding for every point")
@@ -47,7 +44,7 @@ def _args(argv):
     ap.add_argument("--launcher", choices=LAUNCHERS, default="local")
     ap.add_argument("--workers", type=int, default=1, help="parallel runs (local)")
     ap.add_argument("--metric", default="energy_distance", help="metric shown in the live view")
-    ap.add_argument("--trainer", default=None, help="command replacing 'python tools/train.py'")
+    ap.add_argument("--trainer", default=None, help="command replacing 'drift-zoo train'")
     slurm = ap.add_argument_group("slurm (submitit)")
     slurm.add_argument("--partition", default=None)
     slurm.add_argument("--gpus", type=int, default=0, help="GPUs per job")
@@ -110,7 +107,3 @@ def main(argv=None) -> int:
         if r["status"] in ("failed", "conflict", "busy", "interrupted"):
             out.print(f"  {r['status']:>11} {escape(r['name'])}: {escape(str(r.get('detail', '')))}", highlight=False)
     return 0 if all(r["status"] in ("done", "skipped") for r in results) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

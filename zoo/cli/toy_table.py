@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Compare gin configs on 2-D toys and write a markdown table (results/toy.md).
 
-    python tools/toy_table.py --config official_toy=gin/experiments/official_toy.gin \
+    drift-zoo toy-table --config official_toy=gin/experiments/official_toy.gin \
         --config toy=gin/experiments/toy.gin \
         --datasets checkerboard,swiss_roll,pinwheel,grid_gaussians --seeds 0 --workers 2 \
         --out results/toy.md
@@ -11,7 +10,6 @@ results/runs/toy_table/; finished runs are reused, interrupted ones resume.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -19,12 +17,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from rich.console import Console
 
-from rich.console import Console  # noqa: E402
-
-from zoo.run.folder import Run  # noqa: E402
+from zoo.cli import parser
+from zoo.config import ROOT
+from zoo.run.folder import Run
 
 COLUMNS = [("energy_distance", "energy dist. (lower)", "{:.5f}"), ("precision", "precision", "{:.3f}"),
            ("recall", "recall", "{:.3f}"), ("high_quality", "within 3 sigma", "{:.3f}"),
@@ -33,7 +30,7 @@ COLUMNS = [("energy_distance", "energy dist. (lower)", "{:.5f}"), ("precision", 
 
 def run_one(name, gin_file, dataset, seed, root, extra, eval_num=None):
     wd = root / f"{name}-{dataset}-s{seed}"
-    cmd = [sys.executable, str(ROOT / "tools" / "train.py"), "--gin_file", gin_file, "--no_progress",
+    cmd = [sys.executable, "-m", "zoo.cli", "train", "--gin_file", gin_file, "--no_progress",
            "--workdir", str(wd), "--gin_param", f"train.dataset = @{dataset}()",
            "--gin_param", f"train.seed = {seed}", *sum((["--gin_param", p] for p in extra), [])]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -42,7 +39,7 @@ def run_one(name, gin_file, dataset, seed, root, extra, eval_num=None):
         Console(stderr=True).print(f"[red]{wd.name} failed[/]\n{proc.stderr[-1500:]}")
     summary = Run(wd).summary() or {}
     if eval_num and summary.get("status") == "finished" and summary.get("eval_samples") != eval_num:
-        subprocess.run([sys.executable, str(ROOT / "tools" / "eval.py"), "--workdir", str(wd),
+        subprocess.run([sys.executable, "-m", "zoo.cli", "eval", "--workdir", str(wd),
                         "--num", str(eval_num)], cwd=ROOT, env=env, capture_output=True, text=True)
         summary = Run(wd).summary() or {}
     return name, dataset, seed, summary
@@ -75,14 +72,14 @@ def table(results, configs, datasets, command) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("toy-table", __doc__)
     ap.add_argument("--config", action="append", required=True, help="name=gin_file (repeatable)")
     ap.add_argument("--datasets", default="checkerboard,swiss_roll,pinwheel,grid_gaussians")
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--gin_param", action="append", default=[], help="extra binding for every run")
     ap.add_argument("--eval_num", type=int, default=None,
-                    help="re-evaluate every finished run on this many samples (tools/eval.py)")
+                    help="re-evaluate every finished run on this many samples (drift-zoo eval)")
     ap.add_argument("--root", default=str(ROOT / "results" / "runs" / "toy_table"))
     ap.add_argument("--out", default=str(ROOT / "results" / "toy.md"))
     args = ap.parse_args(argv)
@@ -100,14 +97,10 @@ def main(argv=None) -> int:
                 m = summary.get("final_metrics") or {}
                 console.print(f"{name:>14} {ds:>15} s{seed}: ED {m.get('energy_distance', float('nan')):.4f} "
                               f"P {m.get('precision', float('nan')):.3f} R {m.get('recall', float('nan')):.3f}")
-    command = "python tools/toy_table.py " + " ".join(
+    command = "drift-zoo toy-table " + " ".join(
         [f"--config {c}" for c in args.config] + [f"--datasets {args.datasets}", f"--seeds {args.seeds}",
          f"--workers {args.workers}"] + ([f"--eval_num {args.eval_num}"] if args.eval_num else []) + [f"--gin_param '{p}'" for p in args.gin_param]
         + [f"--out {os.path.relpath(args.out, ROOT)}"])
     Path(args.out).write_text(table(results, list(configs), datasets, command))
     console.print(f"wrote {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,9 +1,8 @@
-#!/usr/bin/env python
 """Train a drifting model from gin files and bindings; resumes when the run folder exists.
 
-    python tools/train.py --gin_file gin/experiments/toy.gin --gin_param 'train.seed = 1'
-    python tools/train.py --gin_file gin/debug.gin --workdir /tmp/run --dry_run
-    torchrun --standalone --nproc_per_node 8 tools/train.py \
+    drift-zoo train --gin_file gin/experiments/toy.gin --gin_param 'train.seed = 1'
+    drift-zoo train --gin_file gin/debug.gin --workdir /tmp/run --dry_run
+    torchrun --standalone --nproc_per_node 8 drift-zoo train \
         --gin_file gin/experiments/imagenet_latent_b.gin
 
 Under torchrun (``zoo.dist``) the process group is set up before gin builds the dataset (so a
@@ -11,20 +10,16 @@ sharded dataset splits its shards by rank); only rank 0 prints and writes the ru
 """
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from rich.console import Console
 
-from rich.console import Console  # noqa: E402
-
-from zoo.config import ConfigError, parse  # noqa: E402
-from zoo.run.report import metrics_table, print_error  # noqa: E402
+from zoo.cli import parser
+from zoo.config import ConfigError, parse
+from zoo.run.report import metrics_table, print_error
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("train", __doc__)
     ap.add_argument("--gin_file", action="append", default=[], help="gin file (repeatable)")
     ap.add_argument("--gin_param", action="append", default=[], help="gin binding (repeatable)")
     ap.add_argument("--workdir", default=None, help="run folder (default: results/runs/<id>-...)")
@@ -58,7 +53,3 @@ def main(argv=None) -> int:
     if summary.get("final_metrics"):
         out.print(metrics_table(summary))
     return 0 if summary["status"] in ("finished", "interrupted") else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

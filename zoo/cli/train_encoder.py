@@ -1,8 +1,7 @@
-#!/usr/bin/env python
 """Train the ``mae`` feature encoder by masked reconstruction on an image dataset.
 
-    python tools/train_encoder.py --dataset digits --out results/runs/encoders/mae_digits.pt
-    python tools/train_encoder.py --dataset shapes --out results/runs/encoders/mae_shapes.pt \
+    drift-zoo train-encoder --dataset digits --out results/runs/encoders/mae_digits.pt
+    drift-zoo train-encoder --dataset shapes --out results/runs/encoders/mae_shapes.pt \
         --base_channels 16 --steps 2000
 
 As the drifting release's MAE (lambertae/drifting JAX ``models/mae_model.py``,
@@ -18,17 +17,14 @@ state dict to --out (``weights_only`` loadable; the decoder is dropped) and --ou
 """
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import torch
+from torch import nn
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from zoo.encoders.mae import ResNet, conv_gn, gn_groups, save_encoder, space_to_depth  # noqa: E402
-from zoo.run.report import print_error  # noqa: E402
+from zoo.cli import parser
+from zoo.encoders.mae import ResNet, conv_gn, gn_groups, save_encoder, space_to_depth
+from zoo.run.report import print_error
 
 
 class UpBlock(nn.Module):
@@ -87,7 +83,7 @@ def _progress(quiet: bool):
 
 
 def parse(argv):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("train-encoder", __doc__)
     ap.add_argument("--dataset", default="digits", help="a registered image dataset (digits, shapes)")
     ap.add_argument("--out", required=True, help="state dict path (.pt); its .json is written next to it")
     ap.add_argument("--steps", type=int, default=1000)
@@ -170,7 +166,3 @@ def main(argv=None) -> int:
         f"held-out masked MSE {config['eval_loss_before']:.4f} -> {config['eval_loss_after']:.4f} "
         f"({config['steps']} steps); wrote {args.out} and {Path(args.out).with_suffix('.json')}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

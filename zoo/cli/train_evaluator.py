@@ -1,8 +1,7 @@
-#!/usr/bin/env python
 """Train the evaluator classifier (``zoo.metrics.evaluator``) for an image dataset.
 
-    python tools/train_evaluator.py --dataset digits --out results/evaluators/digits.pt
-    python tools/train_evaluator.py --dataset shapes --out results/evaluators/shapes.pt
+    drift-zoo train-evaluator --dataset digits --out results/evaluators/digits.pt
+    drift-zoo train-evaluator --dataset shapes --out results/evaluators/shapes.pt
 
 Seeded (model init and data stream), CPU by default; reports the held-out accuracy (digits:
 the 359-image test split; shapes: 1200 balanced held-out draws) and writes the checkpoint
@@ -10,26 +9,23 @@ the 359-image test split; shapes: 1200 balanced held-out draws) and writes the c
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-import torch  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # noqa: E402
-
-from zoo.run.report import print_error  # noqa: E402
+from zoo.cli import parser
+from zoo.run.report import print_error
 
 STEPS = {"digits": 1500, "shapes": 800}   # each well under 3 minutes on one CPU thread
 BATCH = {"digits": 128, "shapes": 64}
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("train-evaluator", __doc__)
     ap.add_argument("--dataset", required=True, choices=sorted(STEPS))
     ap.add_argument("--out", required=True, help="checkpoint path (.pt); a .json goes beside it")
     ap.add_argument("--steps", type=int, default=None, help=f"Adam steps (default {STEPS})")
@@ -65,13 +61,9 @@ def main(argv=None) -> int:
     ev.save_evaluator(model, args.out, {
         "dataset": args.dataset, "test_accuracy": round(acc, 4), "test_size": len(labels),
         "steps": steps, "batch_size": batch, "lr": args.lr, "seed": args.seed,
-        "wall_time_s": round(wall, 1), "command": " ".join(["python tools/train_evaluator.py"]
+        "wall_time_s": round(wall, 1), "command": " ".join(["drift-zoo train-evaluator"]
                                                           + (argv or sys.argv[1:]))})
     size = Path(args.out).stat().st_size
     console.print(f"{args.dataset}: test accuracy {acc:.4f} on {len(labels)} held-out images, "
                   f"{steps} steps in {wall:.0f} s; wrote {args.out} ({size / 1024:.0f} KiB)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
