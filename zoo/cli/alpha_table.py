@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+from zoo import plugins
 from zoo.cli import parser
 from zoo.run.report import print_error
 
@@ -68,6 +69,7 @@ def evaluate_run(path: Path, alphas: list[float]):
     from zoo.run.evaluation import assess
     from zoo.run.sampling import eval_settings, restore
 
+    plugins.load_run(path)  # the run's own plug-ins, kept in its folder
     model, dataset, run = restore(path)
     negatives = run.summary().get("negatives", "self")
     trained = guidance(gin.get_bindings("cfg") if negatives == "cfg" else {}, negatives)

@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from zoo import plugins
 from zoo.cli import parser
 from zoo.run.report import print_error
 
@@ -49,6 +50,7 @@ def main(argv=None) -> int:
         alphas = [float(a) for a in args.alpha.split(",") if a] if args.alpha else []
         if any(a <= 0 for a in alphas):
             raise ValueError(f"--alpha values must be > 0, got {args.alpha}")
+        plugins.load_run(args.workdir)  # the run's own plug-ins, kept in its folder
         model, dataset, run = restore(args.workdir)
         if alphas and getattr(model, "num_classes", None) is None:
             raise ValueError("--alpha needs a class-conditional run; this generator is unconditional")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from zoo import plugins
 from zoo.cli import parser
 from zoo.run.report import print_error
 
@@ -47,6 +48,7 @@ def main(argv=None) -> int:
     try:
         if not 0 <= args.t <= 1 or args.num < 8:
             raise ValueError(f"--t must be in [0, 1] and --num >= 8, got {args.t}, {args.num}")
+        plugins.load_run(args.workdir)  # the run's own plug-ins, kept in its folder
         model, dataset, run = restore(args.workdir)
         bound = gin.get_bindings("train")
         schedule = bound.get("temperature_schedule")

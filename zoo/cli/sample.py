@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from zoo import plugins
 from zoo.cli import parser
 from zoo.run.report import print_error
 
@@ -40,6 +41,7 @@ def main(argv=None) -> int:
             raise ValueError(f"--num must be >= 1, got {args.num}")
         if not (args.out or args.grid or args.png_dir):
             raise ValueError("nothing to write: give --out, --grid and/or --png_dir")
+        plugins.load_run(args.workdir)  # the run's own plug-ins, kept in its folder
         model, dataset, _ = restore(args.workdir, use_ema=not args.raw)
         shape = getattr(dataset, "shape", None)
         if (args.grid or args.png_dir) and shape is None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from zoo import plugins
 from zoo.cli import parser
 from zoo.run.report import print_error
 
@@ -43,6 +44,7 @@ def main(argv=None) -> int:
             raise ValueError(f"--num must exceed --k, got {args.num} <= {args.k}")
         panels, first = [], None
         for workdir in args.workdir:
+            plugins.load_run(workdir)  # the run's own plug-ins, kept in its folder
             model, dataset, run = restore(workdir)
             held = dataset.held_out(args.num)
             if first is None:

@@ -7,6 +7,8 @@
         --seeds 0,1 --gin_param 'train.steps = 300'
     drift-zoo sweep gin/sweeps/toy_kernels.py --launcher slurm --partition gpu --gpus 1 \
         --time 60 --array_parallelism 16
+    drift-zoo sweep --import my_fields.py --gin_file gin/experiments/toy.gin \
+        --axis 'train.field=@my_field,@meanshift'       # every job loads the plug-in too
 
 Runs live in <root>/<sweep name>/<run name>/; finished runs are skipped, interrupted ones
 resume from their checkpoint, failed ones rerun only with --retry. See README, "Sweeps".
@@ -21,6 +23,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from zoo import plugins
 from zoo.cli import parser
 from zoo.config import ROOT
 from zoo.run.report import print_error
@@ -83,6 +86,8 @@ def main(argv=None) -> int:
         threads = args.cpus_per_task if slurmish else threads_per_worker(args.workers)
         trainer = shlex.split(args.trainer) if args.trainer else None
         jobs = make_jobs(sweep, args.root, threads=threads, retry=args.retry, trainer=trainer)
+        for job in jobs:  # every point loads the plug-ins this sweep was given
+            job.imports = plugins.sources()
     except (ValueError, FileNotFoundError) as err:
         return print_error(err)
     out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 250)
