@@ -1,4 +1,4 @@
-"""``data``: images/s of the shard loader (``zoo.data.webdataset.WebLoader``) against a plain
+r"""``data``: images/s of the shard loader (``zoo.data.webdataset.WebLoader``) against a plain
 torchvision ``ImageFolder`` + ``DataLoader`` on the same JPEGs, same crop / flip / batch / workers.
 
     drift-zoo bench data --images 2000 --image-size 64 --size 64 --batch-size 128 \

@@ -1,4 +1,4 @@
-"""``faiss``: the field on the k nearest positives of a FAISS index against the exact full-bank field.
+r"""``faiss``: the field on the k nearest positives of a FAISS index against the exact full-bank field.
 
     drift-zoo bench faiss --banks 100000,1000000 --dim 64 --n 256 --ks 16,64,256 \
         --indexes flat,ivf,hnsw --threads 1 --markdown results/bench_faiss.md

@@ -1,4 +1,4 @@
-"""``landmark``: the Nystrom ``landmark`` field against the exact ``split`` field (whose attraction
+r"""``landmark``: the Nystrom ``landmark`` field against the exact ``split`` field (whose attraction
 it approximates) and the release's ``meanshift``.
 
     drift-zoo bench landmark --sizes 1024,4096 --dims 2,64 --landmarks 64,256 \

@@ -1,4 +1,4 @@
-"""Guidance-scale table: class-conditional runs evaluated at their guidance scales alpha.
+r"""Guidance-scale table: class-conditional runs evaluated at their guidance scales alpha.
 
     drift-zoo alpha-table results/runs/sweeps/digits_cfg --alpha 1,1.5,2,3 \
         --markdown results/digits_cfg.md --grids results/digits_cfg

@@ -1,4 +1,4 @@
-"""The leaderboard of every run folder under results/ (or the given roots).
+r"""The leaderboard of every run folder under results/ (or the given roots).
 
     drift-zoo leaderboard                                   # everything under results/
     drift-zoo leaderboard results/runs/sweeps/toy_kernels --sort energy_distance

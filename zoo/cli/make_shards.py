@@ -1,4 +1,4 @@
-"""Write an image folder (ImageNet layout) as WebDataset tar shards with a manifest.
+r"""Write an image folder (ImageNet layout) as WebDataset tar shards with a manifest.
 
     drift-zoo make-shards --src /data/imagenet/train --out /data/shards/train \
         --size 256 --center-crop --quality 95 --max-per-shard 1000 --seed 0 [--workers 8]

@@ -1,4 +1,4 @@
-"""Where do the samples that fail k-NN precision lie? A picture and the shares, per run.
+r"""Where do the samples that fail k-NN precision lie? A picture and the shares, per run.
 
     drift-zoo strays --workdir results/runs/<run> [--workdir <other run> ...] \
         [--num 16384] [--out strays.png]

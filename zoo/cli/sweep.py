@@ -1,4 +1,4 @@
-"""Run a sweep: every point of a grid of gin bindings is one drift-zoo train run.
+r"""Run a sweep: every point of a grid of gin bindings is one drift-zoo train run.
 
     drift-zoo sweep gin/sweeps/toy_kernels.py --dry_run         # points and run folders
     drift-zoo sweep gin/sweeps/toy_kernels.py --workers 2        # run (resumable)

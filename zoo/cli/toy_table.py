@@ -1,4 +1,4 @@
-"""Compare gin configs on 2-D toys and write a markdown table (results/toy.md).
+r"""Compare gin configs on 2-D toys and write a markdown table (results/toy.md).
 
     drift-zoo toy-table --config official_toy=gin/experiments/official_toy.gin \
         --config toy=gin/experiments/toy.gin \

@@ -1,4 +1,4 @@
-"""Train a drifting model from gin files and bindings; resumes when the run folder exists.
+r"""Train a drifting model from gin files and bindings; resumes when the run folder exists.
 
     drift-zoo train --gin_file gin/experiments/toy.gin --gin_param 'train.seed = 1'
     drift-zoo train --gin_file gin/debug.gin --workdir /tmp/run --dry_run

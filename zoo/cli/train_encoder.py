@@ -1,4 +1,4 @@
-"""Train the ``mae`` feature encoder by masked reconstruction on an image dataset.
+r"""Train the ``mae`` feature encoder by masked reconstruction on an image dataset.
 
     drift-zoo train-encoder --dataset digits --out results/runs/encoders/mae_digits.pt
     drift-zoo train-encoder --dataset shapes --out results/runs/encoders/mae_shapes.pt \
