@@ -129,7 +129,7 @@ def test_markdown_and_csv_exports(results, tmp_path, capsys):
     args = [str(results), "--metric", "energy_distance,recall", "--markdown", str(md), "--csv", str(table)]
     assert _tool_main("leaderboard")(args) == 0
     text = md.read_text()
-    assert text.startswith("# Leaderboard") and "python tools/leaderboard.py" in text and "--markdown" in text
+    assert text.startswith("# Leaderboard") and "drift-zoo leaderboard" in text and "--markdown" in text
     assert "**0.06 +- 0.014**" in text and "**0.96 +- 0.014**" in text
     assert "| kernel | temperatures | status | n | energy_distance (lower) | recall (higher) |" in text
     rows = list(csv.DictReader(table.open()))
@@ -155,6 +155,6 @@ def test_markdown_of_a_sweep_folder_names_the_sweep_that_made_it(tmp_path):
     lb = _tool("leaderboard")
     sweep_root = tmp_path / "sweeps" / "toy_kernels"       # gin/sweeps/toy_kernels.py exists
     assert lb._sweep_commands([sweep_root]).startswith(
-        "python tools/sweep.py gin/sweeps/toy_kernels.py --workers 2 && \\")
+        "drift-zoo sweep gin/sweeps/toy_kernels.py --workers 2 && \\")
     assert lb._sweep_commands([tmp_path / "sweeps" / "no_such_sweep"]) == ""
     assert lb._sweep_commands([tmp_path]) == ""

@@ -119,7 +119,7 @@ def test_a_run_keeps_its_plugin_train_sample_sweep_then_eval_without_it(tmp_path
     r = drift_zoo("sweep", "--gin_file", "gin/debug.gin", "--import", str(plugin), *uses[2:],
                   "--gin_param", "train.field = @my_field", "--gin_param", "train.steps = 3",
                   "--gin_param", "train.eval_samples = 128", "--axis", "train.seed=0,1",
-                  "--root", str(user / "sweeps"), "--name", "plug", cwd=user)
+                  "--root", "sweeps", "--name", "plug", cwd=user)  # relative to cwd
     assert "2 done" in r.stdout, r.stdout
     runs = sorted((user / "sweeps" / "plug").glob("*/summary.json"))
     assert len(runs) == 2

@@ -160,7 +160,8 @@ def test_sigint_checkpoints_and_marks_interrupted(tmp_path):
     while not (wd / "metrics.jsonl").exists() and time.time() < deadline:
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=120) == 0
+    assert proc.wait(timeout=120) == 130  # Ctrl-C: 128 + SIGINT, after the checkpoint
+    assert b"rerun the same command to resume" in proc.stdout.read()
     summary = json.loads((wd / "summary.json").read_text())
     ckpt = torch.load(wd / "checkpoint.pt", weights_only=True)
     assert summary["status"] == "interrupted" and ckpt["step"] == summary["step"] > 0

@@ -41,7 +41,8 @@ def _args(argv):
     ap.add_argument("--axis", action="append", default=[], help="'binding=v1,v2' (crossed with the rest)")
     ap.add_argument("--seeds", default=None, help="comma-separated seeds (replaces the file's)")
     ap.add_argument("--name", default=None, help="sweep folder name (default: the sweep file's stem)")
-    ap.add_argument("--root", default=str(ROOT / "results" / "runs" / "sweeps"))
+    ap.add_argument("--root", default=str(ROOT / "results" / "runs" / "sweeps"),
+                    help="folder of sweep folders (relative to the current folder)")
     ap.add_argument("--dry_run", action="store_true", help="list points and run folders, run nothing")
     ap.add_argument("--retry", action="store_true", help="rerun failed runs")
     ap.add_argument("--launcher", choices=LAUNCHERS, default="local")
@@ -76,6 +77,7 @@ def dry_run(sweep, jobs, out: Console) -> int:
 
 def main(argv=None) -> int:
     args = _args(argv)
+    args.root = str(Path(args.root).resolve())  # jobs run in the repository root: no relative root
     if not args.sweep_file and not args.gin_file:
         return print_error("give a sweep file (gin/sweeps/*.py) or --gin_file with --axis bindings")
     try:
