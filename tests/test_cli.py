@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from zoo.cli import COMMANDS, split_imports
+from zoo.cli import COMMANDS, main, split_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 DRIFT_ZOO = Path(sys.executable).parent / "drift-zoo"
@@ -64,6 +64,21 @@ def test_help_lists_commands_and_keeps_multiline_examples():
     bad = drift_zoo("trian")
     assert bad.returncode == 2 and "unknown command 'trian'" in bad.stderr
     assert "Did you mean 'train'?" in bad.stderr
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_has_help_under_its_name(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: drift-zoo {command}")
+
+
+def test_bench_finds_its_benchmarks_in_the_package(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("data", "faiss", "landmark", "stream"))
 
 
 def test_ls_lists_components_with_docstrings_and_gin_parameters():
@@ -132,3 +147,6 @@ def test_old_tool_scripts_still_run_through_the_cli():
     r = subprocess.run([sys.executable, str(ROOT / "tools" / "probe_field.py"), "--help"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and r.stdout.startswith("usage: drift-zoo probe")
+    m = subprocess.run([sys.executable, "-m", "zoo.cli", "ls", "kernel"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert m.returncode == 0 and "laplace" in m.stdout
