@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (zoo/run/folder.py)
 RUNS = ROOT / "results" / "runs"
 CHECKPOINT = "checkpoint.pt"
 
