@@ -10,7 +10,8 @@ leaderboard sorts by it and the progress bar shows it first. Directions are in
 Signed estimators: energy distance (U-statistic; Szekely & Rizzo 2013), MMD^2 (unbiased;
 Gretton et al. 2012, Eq. 3) and KID (unbiased MMD^2; Binkowski et al. 2018) drop the
 diagonal terms, so they are ~0 for q = p and a small negative value is sampling noise, not a
-bug. ``signed_note`` is the one-line footer the tables print under them.
+bug. Tables mark them with ``SIGNED_MARK`` (``signed_label``) and print ``signed_note`` as a
+footer.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ IMAGE_HEADLINE = ("fd", "class_accuracy", "classes_covered", "feature_precision"
 POINT_HEADLINE = ("energy_distance", "precision")
 HEADLINE_SIZE = 2
 SIGNED = ("energy_distance", "mmd", "kid")  # unbiased estimators: can be < 0
+SIGNED_MARK = "*"
 
 
 def headline(keys) -> list[str]:
@@ -34,9 +36,13 @@ def main_metric(keys) -> str | None:
 
 
 def signed_note(keys) -> str:
-    """Footer text for the signed estimators among ``keys`` ('' when there are none)."""
-    signed = [k for k in SIGNED if k in set(keys)]
-    if not signed:
+    """Footer for tables that mark the signed estimators among ``keys`` with ``SIGNED_MARK``
+    ('' when there are none)."""
+    if not set(SIGNED) & set(keys):
         return ""
-    return (f"{', '.join(signed)}: unbiased estimate{'s' if len(signed) > 1 else ''}, ~0 when "
-            f"samples match the data; a small negative value is sampling noise")
+    return f"{SIGNED_MARK} unbiased estimate: ~0 at a match, may be < 0"
+
+
+def signed_label(key: str) -> str:
+    """``key`` with ``SIGNED_MARK`` appended when it is a signed estimator."""
+    return f"{key} {SIGNED_MARK}" if key in SIGNED else key
