@@ -1,10 +1,11 @@
 """curves.png: the raw drift per temperature comes first, the flat normalised loss is explained."""
 import math
 
+import gin
 import matplotlib.pyplot as plt
 import pytest
 
-from zoo.run.plots import LOSS_NOTE, curves_figure, curves_png, per_temperature
+from zoo.run.plots import LOSS_NOTE, curves_figure, curves_png, loss_is_normalised, per_temperature
 
 
 def _records(encoder: bool = False):
@@ -46,3 +47,20 @@ def test_raw_drift_first_then_the_loss_with_its_note(tmp_path):
     plt.close(fig)
     curves_png(tmp_path / "curves.png", _records())
     assert plt.imread(tmp_path / "curves.png").ndim == 3
+
+
+def test_raw_per_temperature_loss_carries_no_note():
+    """The toy recipe (drift.combine = 'per_temperature') has a raw loss that does fall."""
+    fig = curves_figure(_records(), normalised=False)
+    assert fig.axes[1].get_title() == "loss" and not fig.axes[1].texts
+    plt.close(fig)
+
+
+def test_normalisation_is_read_from_the_gin_config():
+    gin.clear_config()
+    try:
+        assert loss_is_normalised()  # drift's default: normalized_sum
+        gin.parse_config("drift.combine = 'per_temperature'")
+        assert not loss_is_normalised()
+    finally:
+        gin.clear_config()

@@ -1,8 +1,9 @@
 """Pictures of a run: ``samples.png`` (data vs samples) and ``curves.png`` (drift, loss, metrics).
 
 ``curves.png`` plots the raw drift RMS of each temperature first: it falls as the samples
-approach the data. The loss comes second and stays flat by construction under the default
-``drift.combine = 'normalized_sum'``: each temperature's force V_t is divided by its RMS, so
+approach the data. The loss comes second and, under the default
+``drift.combine = 'normalized_sum'`` (not the toy recipe's 'per_temperature'), stays flat by
+construction: each temperature's force V_t is divided by its RMS, so
 loss = mean ||sum_t V_t / rms(V_t)||^2 lies in [0, T^2] (T temperatures; per feature set with
 an encoder) and near T^2 while the forces agree, whatever the distance between q and p (~7.3 on
 the digits while FD falls 2414 -> 27). The panel says so in a one-line note.
@@ -91,9 +92,22 @@ def _drift_panel(ax, train: list[dict]) -> None:
     ax.legend(fontsize=6)
 
 
-def curves_figure(records: list[dict]):
-    """The figure of ``curves_png``: raw drift per temperature first, then the (normalised)
-    loss with a note on why it stays flat, then every eval metric against step."""
+def loss_is_normalised() -> bool:
+    """Whether the drift in force normalises each temperature's force (gin binding
+    ``drift.combine``, default 'normalized_sum'); 'per_temperature' keeps the raw forces."""
+    import inspect
+
+    import gin
+
+    from zoo.drift import drift
+
+    default = inspect.signature(drift).parameters["combine"].default
+    return gin.get_bindings("drift").get("combine", default) == "normalized_sum"
+
+
+def curves_figure(records: list[dict], normalised: bool = True):
+    """The figure of ``curves_png``: raw drift per temperature first, then the loss (when
+    ``normalised``, titled so with a note on why it stays flat), then every eval metric."""
     train = [r for r in records if r.get("kind") == "train"]
     evals = [r for r in records if r.get("kind") == "eval"]
     metric_keys = sorted({k for r in evals for k in r if k not in ("kind", "step", "wall_time")})
@@ -110,9 +124,10 @@ def curves_figure(records: list[dict]):
             ax.plot(*zip(*pts), marker="." if recs is evals else None)
         if key in LOG_METRICS and pts and min(v for _, v in pts) > 0:
             ax.set_yscale("log")
-        ax.set_title("loss (normalised)" if key == "loss" else key, fontsize=9)
-    axes[1].text(0.5, 0.97, LOSS_NOTE, transform=axes[1].transAxes, ha="center", va="top",
-                 fontsize=6, style="italic", color="0.3")
+        ax.set_title("loss (normalised)" if key == "loss" and normalised else key, fontsize=9)
+    if normalised:
+        axes[1].text(0.5, 0.97, LOSS_NOTE, transform=axes[1].transAxes, ha="center", va="top",
+                     fontsize=6, style="italic", color="0.3")
     for ax in axes[:n]:
         ax.set_xlabel("step", fontsize=8)
         ax.tick_params(which="both", labelsize=7)
@@ -122,9 +137,10 @@ def curves_figure(records: list[dict]):
     return fig
 
 
-def curves_png(path: Path, records: list[dict]) -> None:
-    """``curves_figure(records)`` saved to ``path``."""
-    fig = curves_figure(records)
+def curves_png(path: Path, records: list[dict], normalised: bool | None = None) -> None:
+    """``curves_figure(records, normalised)`` saved to ``path``; ``normalised`` None: from the
+    gin config in force (``loss_is_normalised``)."""
+    fig = curves_figure(records, loss_is_normalised() if normalised is None else normalised)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
