@@ -81,7 +81,8 @@ class Board:
             if len(values) == 1:
                 self.constants[kind] = values.pop()
         self.groups = self._group()
-        self.sort = sort or main_metric(self.metrics)
+        self.sort = sort or main_metric(self.metrics) or next(
+            (m for m in self.metrics if m in _METRIC_GOAL), None)  # best-first by default
         if self.sort:
             self._sort(self.sort)
 
