@@ -78,9 +78,9 @@ def board_tables(board: Board, width: int = 80) -> list[Table]:
     tables = []
     lead = [0, 1] if lo[1] + BORDER <= width // 3 else [0]  # a long run name is not repeated
     for n, cols in enumerate(_chunks(lo, width, lead)):
-        title = f"{len(board.runs)} runs" + (f"  ({const})" if const else "") if n == 0 else \
-            f"... continued ({n + 1})"
-        table = Table(title=title, title_justify="left", caption_justify="left")
+        title = (f"{len(board.runs)} runs" + (f"  ({const})" if const else "")) if n == 0 \
+            else f"... continued ({n + 1})"
+        table = Table(title=title, title_justify="left")
         for i, w in zip(cols, fit_widths([lo[i] for i in cols], [hi[i] for i in cols], width)):
             table.add_column(Text(header[i]), width=w, justify="left" if i < keys else "right")
         for row in cells:
