@@ -313,5 +313,6 @@ def _record(run, bar, st: State, cfg, stats: dict, temps) -> None:
     if cfg.eval_every and st.step % cfg.eval_every == 0 and dist.is_main():
         metrics = _evaluate(st.ema, cfg)[0]
         run.log({"kind": "eval", "step": st.step, **metrics})
+        bar.evaluated(metrics)  # headline metrics stay in the bar until the next eval
     if cfg.checkpoint_every and st.step % cfg.checkpoint_every == 0:
         run.save_checkpoint(st.to_dict())
