@@ -15,8 +15,7 @@ import torch
 
 from zoo.run import folder as runs_lib
 from zoo.generators import mlp
-
-EVAL_SEED_OFFSET = 10**5  # evaluation noise seed = train.seed + this, apart from training noise
+from zoo.run.defaults import EVAL_SAMPLES, EVAL_SEED_OFFSET, SEED
 
 
 def _accepts(fn, name: str) -> bool:
@@ -77,12 +76,10 @@ def sample(model, n: int, seed: int, chunk: int = 8192, alpha: float | None = No
 
 def eval_settings() -> tuple[int, int]:
     """(``train.eval_samples``, evaluation noise seed ``train.seed`` + EVAL_SEED_OFFSET) of the
-    config gin last parsed (``restore`` parses a run's), with the trainer's defaults."""
-    from zoo.run.train import train  # late: zoo.run.train imports this module
-
-    defaults = {k: p.default for k, p in inspect.signature(train).parameters.items()}
-    bound = {**defaults, **gin.get_bindings("train")}
-    return bound["eval_samples"], bound["seed"] + EVAL_SEED_OFFSET
+    config gin last parsed (``restore`` parses a run's), with the trainer's defaults
+    (``zoo.run.defaults``) for what it leaves unbound."""
+    bound = gin.get_bindings("train")
+    return bound.get("eval_samples", EVAL_SAMPLES), bound.get("seed", SEED) + EVAL_SEED_OFFSET
 
 
 def restore(workdir, use_ema: bool = True):
