@@ -8,26 +8,13 @@ marginally with balanced labels (i mod K). Shapes: samples [n, D] (an image gene
 """
 from __future__ import annotations
 
-import inspect
-
 import gin
 import torch
 
-from zoo.run import folder as runs_lib
+from zoo.config_hints import parameters
 from zoo.generators import mlp
+from zoo.run import folder as runs_lib
 from zoo.run.defaults import EVAL_SAMPLES, EVAL_SEED_OFFSET, SEED
-
-
-def _accepts(fn, name: str) -> bool:
-    """Whether ``fn`` (a function, or a class: its ``__init__``) has a parameter ``name``.
-
-    Gin wraps a registered class's ``__init__`` with ``functools.wraps``, so the signature seen
-    here is the component's own."""
-    try:
-        sig = inspect.signature(fn.__init__ if isinstance(fn, type) else fn)
-    except (TypeError, ValueError):
-        return False
-    return name in sig.parameters
 
 
 def make_generator(generator, dataset) -> torch.nn.Module:
@@ -38,7 +25,7 @@ def make_generator(generator, dataset) -> torch.nn.Module:
     if getattr(dataset, "conditional", False):
         kw["num_classes"] = dataset.num_classes
     shape = getattr(dataset, "shape", None)
-    if shape is not None and _accepts(generator, "shape"):
+    if shape is not None and "shape" in parameters(generator):
         kw["shape"] = tuple(shape)
     return generator(**kw)
 
@@ -83,13 +70,17 @@ def eval_settings() -> tuple[int, int]:
 
 
 def restore(workdir, use_ema: bool = True):
-    """(model with EMA weights, dataset, run) of a run folder, rebuilt from its config.gin."""
-    from zoo.config import ROOT  # late: zoo.config imports zoo
+    """(model with EMA weights, dataset, run) of a run folder, rebuilt from its config.gin alone.
+
+    The saved config is self-contained (``zoo.config``: includes inlined), so no repository gin
+    file is read and editing, moving or deleting the files a run came from changes nothing here.
+    A config.gin from before that still includes repository files is rebuilt from them as they
+    are now, with a ``FrozenConfigWarning``.
+    """
+    from zoo.config import parse_frozen  # late: zoo.config imports zoo
 
     run = runs_lib.open_run(workdir)
-    gin.clear_config()
-    gin.add_config_file_search_path(str(ROOT))
-    gin.parse_config(run.file("config.gin").read_text())
+    parse_frozen(run.file("config.gin").read_text(), where=str(run.file("config.gin")))
     bound = gin.get_bindings("train")
     dataset = bound["dataset"]
     model = make_generator(bound.get("generator", mlp), dataset)
