@@ -74,8 +74,8 @@ def resolve(path: str, beside: Path | None = None) -> Path:
     for cand in cands:
         if cand.is_file():
             return cand
-    where = f". , {ROOT}" + (f" and {beside}" if beside is not None else "")
-    raise ConfigError(f"gin file '{path}' not found (looked in {where}); "
+    places = [".", str(ROOT)] + ([str(beside)] if beside is not None else [])
+    raise ConfigError(f"gin file '{path}' not found (looked in {', '.join(places)}); "
                       f"experiments live in gin/experiments/")
 
 
