@@ -62,7 +62,8 @@ from zoo import positives as positives_lib
 from zoo.positives import Positives
 from zoo.run.plots import curves_png
 from zoo.registry import name_of
-from zoo.run.sampling import EVAL_SEED_OFFSET, make_generator
+from zoo.run.defaults import EVAL_SAMPLES, EVAL_SEED_OFFSET, SEED
+from zoo.run.sampling import make_generator
 from zoo import optimizers
 from zoo.schedules import constant
 from zoo.run.progress import StepProgress
@@ -186,12 +187,12 @@ def train(workdir=None, config_text: str = "", progress: bool = True, *,
           dataset=gin.REQUIRED, generator=mlp, encoder=None, field=meanshift, kernel=laplace,
           negatives=negatives_lib.self, positives=positives_lib.fresh,
           temperatures=(0.02, 0.05, 0.2), temperature_schedule=constant(), steps: int = 2000,
-          seed: int = 0, batch_size: int = 2048, data_batch_size: int | None = None,
+          seed: int = SEED, batch_size: int = 2048, data_batch_size: int | None = None,
           optimizer=optimizers.adam, lr: float = 1e-3, lr_schedule=constant(),
           betas=(0.9, 0.999), weight_decay: float = 0.0,
           grad_clip: float | None = None, inner_steps: int = 1, ema_decay: float = 0.999,
           classes_per_step: int | None = None, uncond_per_class: int | None = None,
-          log_every: int = 10, eval_every: int = 500, eval_samples: int = 4096,
+          log_every: int = 10, eval_every: int = 500, eval_samples: int = EVAL_SAMPLES,
           checkpoint_every: int = 500) -> dict:
     """Train a drifting model; returns the run's summary dict. README lists every knob."""
     cfg = SimpleNamespace(**{k: v for k, v in locals().items()
