@@ -14,8 +14,8 @@ generator and says little, which is why evaluators exist (README "Images").
 
 ``samples.png``: a scatter of data vs samples (first two coordinates) for point data; for
 images two grids side by side, held-out data and samples, one row per class (conditional; rows
-labelled with the dataset's ``class_names`` or the class index) or a square grid (unconditional),
-cells at least 64 px (``zoo.images``).
+labelled with the dataset's ``class_names`` or the class index; the first GRID_ROWS classes) or a
+square grid (unconditional), cells at least 64 px (``zoo.images``).
 """
 from __future__ import annotations
 
