@@ -127,8 +127,16 @@ def _alpha_table(text: str) -> str:
 
 
 RENDER = {"tools/leaderboard.py": _leaderboard, "tools/alpha_table.py": _alpha_table}
+
+
+def _command_block(text: str) -> str:
+    """The first fenced block of a results file (a generated file's command), else ''."""
+    parts = text.split("```", 2)
+    return parts[1] if len(parts) == 3 else ""
+
+
 GENERATED = sorted(p.name for p in (ROOT / "results").glob("*.md")
-                   if any(tool in p.read_text().split("```", 2)[1] for tool in RENDER))
+                   if any(tool in _command_block(p.read_text()) for tool in RENDER))
 
 
 def test_the_reference_tables_are_generated_files():
