@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from zoo.sweeps.leaderboard import Board
+from zoo.sweeps.leaderboard import IGNORED_MARK, Board
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -102,6 +102,8 @@ def _leaderboard(text: str) -> str:
     """The file as ``Board.markdown`` (tools/leaderboard.py --markdown) renders its table."""
     title, command, description, table = _sections(text)
     runs, _, const = re.match(r"(\d+) runs; .*?bold\.( All runs: (.*)\.)?$", description).groups()
+    rows = [line for line in table if line.startswith("|")]
+    footer = table[len(rows) + 1:]  # after the blank line that closes the table
 
     class Parsed:  # the state the renderer reads, recovered from the file
         def __init__(self):
@@ -110,8 +112,12 @@ def _leaderboard(text: str) -> str:
             self.constants = {key: value} if const else {}
 
         def rows(self, mark):
-            cells = [line.strip("|").split(" | ") for line in table if not line.startswith("|---")]
+            cells = [line.strip("|").split(" | ") for line in rows if not line.startswith("|---")]
             return [c.strip() for c in cells[0]], [[c.strip() for c in row] for row in cells[1:]]
+
+        def notes(self):  # only footers of the shapes Board.notes writes; prose is not one
+            return [re.sub(r"^\\\*", "*", n[:-2]) for n in footer
+                    if n.endswith("  ") and n.startswith(("\\*", IGNORED_MARK))]
 
     return Board.markdown(Parsed(), command, title)
 
