@@ -142,3 +142,23 @@ def test_environment_names_what_the_run_ran_on():
     assert env["python_version"] == platform.python_version()
     assert env["cuda_version"] == (torch.version.cuda if torch.cuda.is_available() else None)
     assert env["host"] == socket.gethostname()
+
+
+def test_a_held_lock_is_kept_fresh_until_released(tmp_path):
+    """The heartbeat rewrites the lock (a holder on another host is judged by its age) and
+    stops before release, so no late refresh brings a released lock back."""
+    import time
+
+    from zoo.sweeps.lock import RunLock
+
+    lock = RunLock(tmp_path, WRITER_LOCK, "train")
+    assert lock.acquire()
+    first = json.loads(lock.path.read_text())["time"]
+    lock.heartbeat(every=0.01)
+    deadline = time.time() + 60
+    while json.loads(lock.path.read_text())["time"] == first and time.time() < deadline:
+        time.sleep(0.01)
+    assert json.loads(lock.path.read_text())["time"] > first
+    lock.release()
+    time.sleep(0.05)
+    assert not lock.path.exists() and sorted(tmp_path.iterdir()) == []
