@@ -33,13 +33,17 @@ from zoo.run.report import metrics_table, print_error
 BAD_INPUT = (ValueError, FileNotFoundError, KeyError, TypeError)
 
 
+CRASH_FRAMES = ("_loop", "_save", "_finish")  # zoo/run/train.py: what runs after the start
+
+
 def _in_loop(err: BaseException) -> bool:
-    """Whether ``err`` was raised inside the training loop or the final evaluation (a crash),
-    rather than while train() checked and built its components (bad input)."""
+    """Whether ``err`` was raised after the run started (the loop, its checkpoints, the final
+    evaluation: a crash, marked failed in the run folder) rather than while train() checked
+    and built its components or opened the folder (bad input)."""
     tb = err.__traceback__
     while tb is not None:
         code = tb.tb_frame.f_code
-        if code.co_name in ("_loop", "_finish") and Path(code.co_filename).match("zoo/run/train.py"):
+        if code.co_name in CRASH_FRAMES and Path(code.co_filename).match("zoo/run/train.py"):
             return True
         tb = tb.tb_next
     return False

@@ -62,7 +62,9 @@ class Job:
 
 
 def make_config(gin_files: list[str], params: list[str]) -> str:
-    """The config text drift-zoo train writes to config.gin (gin files read from the root).
+    """The config text drift-zoo train writes to config.gin (gin files read from the root):
+    the resolved config (``zoo.config.config_text``, every include inlined), so an edit to a
+    file the sweep's base config includes makes an existing run folder a "conflict".
 
     Call it from the main thread: it changes the working directory for the read.
     """
