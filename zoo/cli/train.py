@@ -33,22 +33,6 @@ from zoo.run.report import metrics_table, print_error
 BAD_INPUT = (ValueError, FileNotFoundError, KeyError, TypeError)
 
 
-CRASH_FRAMES = ("_loop", "_save", "_finish")  # zoo/run/train.py: what runs after the start
-
-
-def _in_loop(err: BaseException) -> bool:
-    """Whether ``err`` was raised after the run started (the loop, its checkpoints, the final
-    evaluation: a crash, marked failed in the run folder) rather than while train() checked
-    and built its components or opened the folder (bad input)."""
-    tb = err.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_name in CRASH_FRAMES and Path(code.co_filename).match("zoo/run/train.py"):
-            return True
-        tb = tb.tb_next
-    return False
-
-
 @contextmanager
 def _signals_seen():
     """Yields a set that, on exit, holds the signal numbers delivered meanwhile (through
@@ -108,7 +92,7 @@ def main(argv=None) -> int:
     import gin
 
     from zoo import dist, plugins
-    from zoo.run.train import train
+    from zoo.run.train import failed_run, train
 
     if args.dry_run:
         print(gin.config_str())
@@ -118,7 +102,7 @@ def main(argv=None) -> int:
         with _signals_seen() as seen:
             summary = train(workdir=args.workdir, config_text=text, progress=not args.no_progress)
     except BAD_INPUT as err:
-        if _in_loop(err):
+        if failed_run(err):
             raise  # a crash: the traceback is the message (summary.json says "failed")
         return print_error(err if dist.is_main() else f"rank {dist.rank()}: {err}")
     finally:

@@ -236,7 +236,14 @@ def _attempt(run, st: State, settings: TrainConfig, config_text: str, names: dic
     except BaseException as err:  # noqa: BLE001 -- record every way a run can die, then re-raise
         run.write_text(runs_lib.ERROR, traceback.format_exc())
         run.update_summary(status="failed", error=_one_line(err))
+        err.failed_run = run.path  # a crash after the start, not bad input (see failed_run)
         raise
+
+
+def failed_run(err: BaseException):
+    """The run folder ``err`` marked failed when it escaped a started run, else None: callers
+    tell a crash (keep the traceback) from bad input caught before the start (one line)."""
+    return getattr(err, "failed_run", None)
 
 
 def _one_line(err: BaseException) -> str:
