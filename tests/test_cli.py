@@ -102,6 +102,21 @@ def test_train_from_another_folder_prints_the_pictures(tmp_path):
     assert not (tmp_path / "run" / "plugins").exists()  # no plug-in: nothing copied
 
 
+@pytest.mark.slow
+def test_eval_waits_for_no_one_a_busy_run_folder_is_refused(tmp_path):
+    from zoo.run.folder import Run
+
+    assert drift_zoo("train", *TINY, "--workdir", "run", cwd=tmp_path).returncode == 0
+    before = (tmp_path / "run" / "summary.json").read_text()
+    with Run(tmp_path / "run").lock("train"):  # a live writer (this process) holds the folder
+        r = drift_zoo("eval", "--workdir", "run", "--num", "256", cwd=tmp_path)
+    assert r.returncode == 2 and f"in use by pid {os.getpid()} (train)" in r.stderr, r.stderr
+    assert (tmp_path / "run" / "summary.json").read_text() == before  # nothing was written
+    r = drift_zoo("eval", "--workdir", "run", "--num", "256", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert '"eval_samples": 256' in (tmp_path / "run" / "summary.json").read_text()
+
+
 @pytest.mark.parametrize("args,message", [
     (["--gin_param", "train.batch_size = 1"], "error: train.batch_size must be >= 2"),
     (["--gin_param", "train.kernel = @laplce"], "Did you mean 'laplace'"),

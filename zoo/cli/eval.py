@@ -42,9 +42,8 @@ def main(argv=None) -> int:
                     help="comma-separated guidance scales for a class-conditional run")
     ap.add_argument("--json", default=None, help="with --alpha: write {alpha: metrics} here")
     args = ap.parse_args(argv)
-    from zoo.run.evaluation import assess, samples_picture
-    from zoo.run.report import metrics_table
-    from zoo.run.sampling import eval_settings, restore
+    from zoo.run.sampling import restore
+    from zoo.sweeps.lock import FolderBusy
 
     try:
         alphas = [float(a) for a in args.alpha.split(",") if a] if args.alpha else []
@@ -56,6 +55,19 @@ def main(argv=None) -> int:
             raise ValueError("--alpha needs a class-conditional run; this generator is unconditional")
     except (FileNotFoundError, ValueError) as err:
         return print_error(err)
+    try:
+        with run.lock("eval"):  # one writer: a training run on this folder makes this fail at once
+            return _evaluate(args, model, dataset, run, alphas)
+    except FolderBusy as err:
+        return print_error(err)
+
+
+def _evaluate(args, model, dataset, run, alphas: list[float]) -> int:
+    """Metrics (per --alpha, or the run's final metrics and samples.png) into the run folder."""
+    from zoo.run.evaluation import assess, samples_picture
+    from zoo.run.report import metrics_table
+    from zoo.run.sampling import eval_settings
+
     n, seed = eval_settings()
     n = args.num or n
     seed = args.seed if args.seed is not None else seed
