@@ -1,4 +1,5 @@
-# Two commands do all set-up: `make demo` and `make test`. Both create or reuse .venv.
+# Two commands do all set-up: `make demo` and `make test`. Both create or reuse .venv and install
+# the project into it, which puts the `drift-zoo` command in .venv/bin (`. .venv/bin/activate`).
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python tools/train.py --gin_file gin/experiments/toy.gin
+	$(BIN)/drift-zoo train --gin_file gin/experiments/toy.gin
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests

@@ -153,3 +153,73 @@ def test_cfg_on_unconditional_data_still_fails_before_training(tmp_path):
              check=False)
     assert r.returncode == 2 and "class-conditional" in r.stderr and "moons" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "r" / "checkpoint.pt").exists()
+
+
+# --- alpha travels in the step's Batch -------------------------------------------------------
+
+def conditional_settings(**over):
+    """A TrainConfig for class-conditional grid_gaussians with @cfg(), train's defaults else."""
+    import inspect
+
+    from zoo.run.settings import resolve
+    from zoo.run.train import train
+
+    params = {k: p.default for k, p in inspect.signature(train).parameters.items()
+              if k not in ("workdir", "config_text", "progress")}
+    params.update(dataset=zoo.build("dataset", "grid_gaussians", conditional=True),
+                  negatives=zoo.build("negatives", "cfg"), classes_per_step=4, batch_size=32,
+                  data_batch_size=32, **over)
+    return resolve(**params)
+
+
+def step_batch(settings):
+    from zoo.run import train as train_module
+    from zoo.run.batches import draw
+
+    st = train_module._build(settings)
+    return st, draw(st, dataset=settings.dataset, positives=settings.positives,
+                    negatives=settings.negatives, plan=settings.plan,
+                    batch_size=settings.batch_size, data_batch_size=settings.data_batch_size)
+
+
+def test_sharded_batches_carry_the_one_process_alpha_per_group():
+    st, batch = step_batch(conditional_settings())
+    assert batch.alpha_per_group.shape == (4,) and batch.labels.shape == (32,)
+    parts = [batch.shard(slice(0, 2)), batch.shard(slice(2, 4))]      # 2 ranks' blocks
+    assert torch.equal(torch.cat([p.alpha_per_group for p in parts]), batch.alpha_per_group)
+    assert torch.equal(torch.cat([p.labels for p in parts]), batch.labels)
+    whole = batch.generate(st.model)
+    torch.testing.assert_close(torch.cat([p.generate(st.model) for p in parts]), whole,
+                               rtol=1e-6, atol=1e-6)
+    z = batch.z[:8]                                                   # group 0: f(z, c, alpha_0)
+    expect = st.model(z, batch.labels[:8], batch.alpha_per_group[0].expand(8))
+    torch.testing.assert_close(whole[0], expect, rtol=0, atol=0)
+
+
+def test_a_negatives_strategy_keeps_no_alpha_after_a_step():
+    from zoo.run import train as train_module
+
+    settings = conditional_settings()
+    st, batch = step_batch(settings)
+    before = dict(vars(settings.negatives))
+    stats = train_module._update(st, batch, settings, settings.temperatures)
+    assert stats["alpha"] == pytest.approx(float(batch.alpha_per_group.mean()))
+    assert not hasattr(settings.negatives, "alpha") and vars(settings.negatives) == before
+
+
+def test_cfg_steps_match_the_numbers_recorded_before_alpha_moved_into_the_batch(tmp_path):
+    """Losses and alphas of 3 CFG steps, recorded (rounded as logged) on the code where the
+    strategy object carried alpha; the explicit Batch.alpha_per_group changes no number."""
+    tool("train.py", *COND, "--workdir", str(tmp_path / "r"), "--gin_param",
+         "train.negatives = @cfg()", "--gin_param", "train.steps = 3", "--gin_param",
+         "train.log_every = 1", "--gin_param", "train.eval_every = 0")
+    train = _final_train(tmp_path / "r")
+    assert [r["loss"] for r in train] == pytest.approx([4.855514, 4.363938, 4.662714],
+                                                       rel=1e-6, abs=0)
+    assert [r["alpha"] for r in train] == pytest.approx([2.884958, 2.8482, 2.376643],
+                                                        rel=1e-6, abs=0)
+
+
+def _final_train(wd):
+    records = [json.loads(line) for line in (wd / "metrics.jsonl").read_text().splitlines()]
+    return [r for r in records if r["kind"] == "train"]

@@ -1,5 +1,8 @@
-"""Datasets: the protocol for every registered dataset, toy geometry, and the points file."""
+"""Datasets: the protocol for every registered dataset (those needing arguments built from a
+small fixture, ``needs_args``), toy geometry, and the points file."""
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 import pytest
@@ -9,39 +12,101 @@ import zoo  # noqa: F401  (registers everything)
 import zoo.data  # noqa: F401  (in case the package does not import it yet)
 from zoo.data import Dataset, check_dataset
 from zoo.data.points import split_rows
-from zoo.registry import build, names
+from zoo.registry import build, lookup, names
 
 N = 2000
-SYNTHETIC = [name for name in names("dataset") if name != "points"]
+DATASETS = names("dataset")
 
 
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-@pytest.fixture(scope="module")
-def _build(tmp_path_factory):
-    """name -> dataset; file-backed sets get a tiny source written here (image_folder: a tree)."""
+def _blob(tmp_path) -> dict:
+    """points: a 2-D Gaussian blob of 500 rows saved as .npy."""
+    rng = np.random.default_rng(0)
+    return {"path": _save(tmp_path, rng.normal(scale=0.4, size=(500, 2)))}
+
+
+def _tree(tmp_path) -> dict:
+    """image_folder: three classes of four 8x8 PNGs."""
     from tests.test_images_data import write_tree
 
-    args = {"image_folder": lambda: {"root": write_tree(tmp_path_factory.mktemp("tree"), size=8),
-                                     "size": 8, "held_out_fraction": 0.25, "cache": True}}
+    return {"root": write_tree(tmp_path, size=8), "size": 8, "held_out_fraction": 0.25,
+            "cache": True}
+
+
+# dataset -> writes its required arguments' source under a tmp folder and returns them, or a
+# str: why this file does not build it (the skip reason, with the arguments named)
+FIXTURES = {"points": _blob, "image_folder": _tree,
+            "webdataset": "it streams shards into banks, so two draws with one seed differ by "
+                          "design; tests/test_webdataset.py covers it"}
+
+
+def make_dataset(name: str, cls, tmp_path, fixtures=FIXTURES) -> Dataset:
+    """Build ``cls`` (registered as ``name``): with no arguments, or, when it declares
+    ``needs_args``, from ``fixtures[name]`` -- skipped, naming the arguments, without one.
+    Any TypeError from the constructor propagates: a broken dataset fails, never skips."""
+    needs = tuple(getattr(cls, "needs_args", ()))
+    kwargs = {}
+    if needs:
+        fixture = fixtures.get(name, "tests/test_data.py has no fixture for it (add one to "
+                                     "FIXTURES)")
+        if isinstance(fixture, str):
+            pytest.skip(f"dataset '{name}' needs arguments {needs}: {fixture}")
+        kwargs = fixture(tmp_path)
+        missing = sorted(set(needs) - set(kwargs))
+        assert not missing, f"FIXTURES['{name}'] does not give {missing}"
+    return cls(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def _build(tmp_path_factory):
+    """name -> dataset, built once per module (file-backed sets from a tiny source)."""
     built: dict[str, Dataset] = {}
 
     def make(name: str) -> Dataset:
         if name not in built:
-            try:
-                built[name] = build("dataset", name, **args.get(name, lambda: {})())
-            except TypeError as err:  # needs a path or other required argument
-                pytest.skip(f"dataset '{name}' needs arguments: {err}")
+            built[name] = make_dataset(name, lookup("dataset", name),
+                                       tmp_path_factory.mktemp(name))
         return built[name]
 
     return make
 
 
+def test_needs_args_are_the_required_constructor_arguments():
+    """``needs_args`` says exactly which constructor arguments have no default."""
+    for name in DATASETS:
+        cls = lookup("dataset", name)
+        params = inspect.signature(cls.__init__).parameters.values()
+        required = tuple(p.name for p in params if p.name != "self" and p.default is p.empty
+                         and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+        assert tuple(cls.needs_args) == required, name
+
+
+def test_a_constructor_type_error_fails_and_a_missing_fixture_skips(tmp_path):
+    class broken(Dataset):
+        def __init__(self):
+            raise TypeError("unexpected keyword argument 'sizee'")
+
+    class needy(Dataset):
+        needs_args = ("corpus",)
+
+        def __init__(self, corpus):
+            self.corpus = corpus
+
+    with pytest.raises(TypeError, match="sizee"):  # a regression, not a skip
+        make_dataset("broken", broken, tmp_path)
+    with pytest.raises(pytest.skip.Exception, match=r"needs arguments \('corpus',\)"):
+        make_dataset("needy", needy, tmp_path)
+    assert make_dataset("needy", needy, tmp_path, {"needy": lambda _: {"corpus": 1}}).corpus == 1
+    with pytest.raises(AssertionError, match="does not give"):
+        make_dataset("needy", needy, tmp_path, {"needy": lambda _: {}})
+
+
 # ----------------------------------------------------------------------------- every dataset
 
-@pytest.mark.parametrize("name", SYNTHETIC)
+@pytest.mark.parametrize("name", DATASETS)
 def test_protocol(name, _build):
     ds = _build(name)
     assert ds.name == name
@@ -58,7 +123,7 @@ def test_protocol(name, _build):
     check_dataset(ds)
 
 
-@pytest.mark.parametrize("name", SYNTHETIC)
+@pytest.mark.parametrize("name", DATASETS)
 def test_determinism(name, _build):
     ds = _build(name)
     a, b = ds.sample(64, _gen(1)), ds.sample(64, _gen(1))
@@ -68,7 +133,7 @@ def test_determinism(name, _build):
     assert not torch.equal(ds.sample(64, g), ds.sample(64, g))
 
 
-@pytest.mark.parametrize("name", SYNTHETIC)
+@pytest.mark.parametrize("name", DATASETS)
 def test_only_the_passed_generator(name, _build):
     ds = _build(name)
     torch.manual_seed(123)
@@ -77,7 +142,7 @@ def test_only_the_passed_generator(name, _build):
     assert torch.equal(a, ds.sample(32, _gen(5)))
 
 
-@pytest.mark.parametrize("name", SYNTHETIC)
+@pytest.mark.parametrize("name", DATASETS)
 def test_held_out(name, _build):
     ds = _build(name)
     h = ds.held_out(256)
@@ -86,7 +151,7 @@ def test_held_out(name, _build):
     assert not torch.equal(h, ds.sample(256, _gen(0)))
 
 
-@pytest.mark.parametrize("name", SYNTHETIC)
+@pytest.mark.parametrize("name", DATASETS)
 def test_mixture_samples_near_modes(name, _build):
     ds = _build(name)
     if ds.modes is None:

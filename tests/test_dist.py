@@ -89,18 +89,15 @@ def test_a_two_process_checkpoint_resumes_in_one_process_on_the_same_curve(one, 
 def test_bad_splits_fail_clearly(monkeypatch):
     """2 ranks: classes per step not divisible by 2, or unconditional data -> ValueError naming
     the fix (checked in-process with the world size patched; no process group needed)."""
-    from types import SimpleNamespace
-
     import zoo  # noqa: F401
     from zoo import dist
     from zoo.run.batches import class_plan
     from zoo.registry import build
     monkeypatch.setattr(dist, "world", lambda: 2)
     ds = build("dataset", "grid_gaussians", conditional=True)
-    cfg = SimpleNamespace(dataset=ds, classes_per_step=3, batch_size=64, data_batch_size=64,
-                          uncond_per_class=None)
     with pytest.raises(ValueError, match="cannot be split evenly over 2 processes"):
-        class_plan(cfg)
+        class_plan(ds, classes_per_step=3, batch_size=64, data_batch_size=64,
+                   uncond_per_class=None)
     with pytest.raises(ValueError, match="unconditional"):
         dist.check_split(False, "grid_gaussians", "self")
     with pytest.raises(ValueError, match="cannot be split over 2 processes"):

@@ -112,3 +112,23 @@ def test_digits_run_reports_evaluator_metrics(tmp_path):
     tool("train.py", *DIGITS, "--workdir", str(tmp_path / "r"))
     final = json.loads((tmp_path / "r" / "summary.json").read_text())["final_metrics"]
     assert {"fd", "class_accuracy", "class_coverage"} <= set(final)
+
+
+def test_eval_settings_use_the_trainer_defaults_without_importing_the_trainer():
+    """zoo.run.defaults holds the trainer's seed / eval_samples defaults, so sampling reads them
+    without importing zoo.run.train (train -> evaluation -> sampling -> train was a circle)."""
+    import inspect
+
+    import gin
+
+    from zoo.run import defaults, sampling
+    from zoo.run.train import train
+
+    params = inspect.signature(train).parameters
+    assert params["seed"].default == defaults.SEED and params["eval_samples"].default == defaults.EVAL_SAMPLES
+    assert "zoo.run.train" not in inspect.getsource(sampling)
+    gin.clear_config()
+    assert sampling.eval_settings() == (defaults.EVAL_SAMPLES, defaults.SEED + defaults.EVAL_SEED_OFFSET)
+    gin.parse_config("train.seed = 3\ntrain.eval_samples = 100")
+    assert sampling.eval_settings() == (100, 3 + defaults.EVAL_SEED_OFFSET)
+    gin.clear_config()

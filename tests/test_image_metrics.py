@@ -286,13 +286,15 @@ def test_grid_and_png_writers(tmp_path, digits):
                   ).max() <= 0.5 / 127.5 + 1e-6
     assert Image.open(save_pngs(tmp_path / "d", digits.held_out(2), digits.shape)[0]).mode == "L"
     assert save_grid(tmp_path / "g.png", x, shapes.shape, pad=1) == (3, 3)
-    assert Image.open(tmp_path / "g.png").size == (3 * 33 + 1, 3 * 33 + 1)
+    assert Image.open(tmp_path / "g.png").size == (3 * 65 + 1, 3 * 65 + 1)  # 32 px scaled by 2
     labels = torch.arange(23) % 10                  # classes 0..2 get 3, the rest 2
     assert save_grid(tmp_path / "c.png", digits.held_out_class(labels), digits.shape,
                      labels=labels) == (10, 3)
-    grid = np.asarray(Image.open(tmp_path / "c.png"))   # 8x8 scaled by 4, 1-pixel pad
-    assert grid.shape == (10 * 33 + 1, 3 * 33 + 1)
-    assert (grid[1 + 3 * 33:1 + 3 * 33 + 32, 1 + 2 * 33:1 + 2 * 33 + 32] == 255).all()  # empty
+    grid = np.asarray(Image.open(tmp_path / "c.png"))   # 8x8 scaled by 8, 1-pixel pad
+    strip = grid.shape[1] - (3 * 65 + 1)                # the row labels on the left
+    assert grid.shape[0] == 10 * 65 + 1 and strip > 0
+    cell = grid[1 + 3 * 65:1 + 3 * 65 + 64, strip + 1 + 2 * 65:strip + 1 + 2 * 65 + 64]
+    assert (cell == 255).all()  # class 3 has 2 samples: its third cell is empty
     with pytest.raises(ValueError, match="rows of 3072"):
         save_pngs(tmp_path / "bad", torch.zeros(2, 64), shapes.shape)
 
@@ -324,7 +326,8 @@ def test_sample_tool_writes_grid_and_pngs(tmp_path, monkeypatch, digits):
                            "--png_dir", str(tmp_path / "p"), "--out", str(tmp_path / "s.npy")])
     assert rc == 0
     assert len(list((tmp_path / "p").glob("*.png"))) == 30
-    assert Image.open(tmp_path / "g.png").size == (3 * 33 + 1, 10 * 33 + 1)
+    width, height = Image.open(tmp_path / "g.png").size  # 64 px cells, a row-label strip
+    assert height == 10 * 65 + 1 and width > 3 * 65 + 1
     assert np.load(tmp_path / "s.npy").shape == (30, 64)
     toy = build("dataset", "checkerboard")
     monkeypatch.setattr(zoo.run.sampling, "restore", lambda w, use_ema=True: (None, toy, None))

@@ -1,6 +1,7 @@
 """The leaderboard over a results folder with finished, failed, running and corrupt runs."""
 import csv
 import importlib.util
+import io
 import json
 from pathlib import Path
 
@@ -129,9 +130,12 @@ def test_markdown_and_csv_exports(results, tmp_path, capsys):
     args = [str(results), "--metric", "energy_distance,recall", "--markdown", str(md), "--csv", str(table)]
     assert _tool_main("leaderboard")(args) == 0
     text = md.read_text()
-    assert text.startswith("# Leaderboard") and "python tools/leaderboard.py" in text and "--markdown" in text
+    assert text.startswith("# Leaderboard") and "drift-zoo leaderboard" in text and "--markdown" in text
     assert "**0.06 +- 0.014**" in text and "**0.96 +- 0.014**" in text
-    assert "| kernel | temperatures | status | n | energy_distance (lower) | recall (higher) |" in text
+    assert ("| run | kernel | temperatures | status | n | energy_distance (lower) * | recall (higher) |"
+            in text)
+    assert "| gaussian-a-s{0,1} | gaussian | (1.0, 4.0) | finished | 2 |" in text
+    assert "\n\\* unbiased estimate: ~0 at a match, may be < 0" in text
     rows = list(csv.DictReader(table.open()))
     assert len(rows) == 4
     ga = next(r for r in rows if r["kernel"] == "gaussian" and r["temperatures"] == TEMPS["a"])
@@ -155,6 +159,128 @@ def test_markdown_of_a_sweep_folder_names_the_sweep_that_made_it(tmp_path):
     lb = _tool("leaderboard")
     sweep_root = tmp_path / "sweeps" / "toy_kernels"       # gin/sweeps/toy_kernels.py exists
     assert lb._sweep_commands([sweep_root]).startswith(
-        "python tools/sweep.py gin/sweeps/toy_kernels.py --workers 2 && \\")
+        "drift-zoo sweep gin/sweeps/toy_kernels.py --workers 2 && \\")
     assert lb._sweep_commands([tmp_path / "sweeps" / "no_such_sweep"]) == ""
     assert lb._sweep_commands([tmp_path]) == ""
+
+
+def _render(board_or_root, width=80, **kw) -> str:
+    from rich.console import Console
+
+    from zoo.sweeps.print_board import print_board
+
+    console = Console(width=width, color_system=None, record=True, file=io.StringIO())
+    print_board(board_or_root, console=console, **kw)
+    return console.export_text()
+
+
+def test_default_order_is_best_first_by_the_main_metric(results):
+    groups = load([results]).groups  # energy distance leads a point-cloud board (lower first)
+    eds = [g["stats"]["energy_distance"][0] for g in groups if "energy_distance" in g["stats"]]
+    assert eds == [pytest.approx(0.06), pytest.approx(0.15), pytest.approx(0.3)]
+    assert "energy_distance" not in groups[-1]["stats"]  # no value: last
+
+
+def test_image_board_sorts_by_fd(tmp_path):
+    for name, fd, acc in (("a", 30.0, 0.99), ("b", 20.0, 0.90), ("c", 25.0, 0.95)):
+        wd = tmp_path / name
+        wd.mkdir()
+        (wd / "summary.json").write_text(json.dumps({
+            "status": "finished", "seed": 0, "kernel": name, "dataset": "digits",
+            "final_metrics": {"fd": fd, "class_accuracy": acc, "energy_distance": 1.0 / fd}}))
+    assert [g["key"]["kernel"] for g in load([tmp_path]).groups] == ["b", "c", "a"]
+
+
+def test_booleans_and_strings_are_not_metrics(tmp_path):
+    wd = tmp_path / "odd"
+    wd.mkdir()
+    (wd / "summary.json").write_text(json.dumps({
+        "status": "finished", "seed": 0, "final_metrics": {
+            "precision": True, "recall": "high", "mode_kl": None, "energy_distance": 0.25}}))
+    run = read_run(wd)
+    assert run.metrics == {"energy_distance": 0.25}
+    board = load([tmp_path], metrics=["energy_distance", "precision", "recall"])
+    header, rows = board.rows()
+    cells = dict(zip(header, rows[0]))
+    assert cells["precision (higher)"] == "-" and cells["recall (higher)"] == "-"
+    assert cells["energy_distance (lower) *"] == "0.25"
+
+
+def _field_runs(root):
+    for field in ("sliced", "meanshift"):
+        for kernel, ed in (("laplace", 0.1), ("gaussian", 0.2)):
+            wd = root / f"{field}-{kernel}"
+            wd.mkdir(parents=True)
+            (wd / "summary.json").write_text(json.dumps({
+                "status": "finished", "seed": 0, "field": field, "kernel": kernel,
+                "final_metrics": {"energy_distance": ed + (field == "sliced"), "precision": 0.9}}))
+
+
+def test_an_option_a_component_ignores_is_marked(tmp_path):
+    _field_runs(tmp_path)
+    board = load([tmp_path])
+    header, rows = board.rows()
+    kernel = {(r[header.index("field")], r[header.index("kernel")].split()[0]): r[header.index("kernel")]
+              for r in rows}
+    assert kernel[("sliced", "laplace")] == "laplace †"
+    assert kernel[("meanshift", "laplace")] == "laplace"  # meanshift reads its kernel
+    assert board.notes()[0] == "† sliced ignores kernel: rows that differ only there repeat one setting"
+    text = _render(tmp_path)
+    assert "laplace †" in text and "† sliced ignores kernel" in text
+    assert "* unbiased estimate: ~0 at a match, may be < 0" in text
+
+
+def test_names_are_never_broken_at_80_columns(tmp_path):
+    long_keys = ("train.temperatures", "drift.scaling", "train.batch_size", "train.lr")
+    names = []
+    for i in range(3):
+        name = f"kernel-laplace_temperatures-0.{i}5-2.0_scaling-official_batch-{256 << i}_s{i}"
+        wd = tmp_path / name
+        wd.mkdir()
+        names.append(name)
+        (wd / "config.gin").write_text("".join(f"{k} = {v}\n" for k, v in zip(
+            long_keys, (f"(0.{i}5, 2.0)", f"'mode{i}'", 256 << i, f"1e-{i + 3}"))))
+        (wd / "summary.json").write_text(json.dumps({
+            "status": "finished", "seed": 0, "steps_per_s": 12.5, "wall_time": 88.0,
+            "final_metrics": {"energy_distance": 0.01 * i, "mmd": 1e-4, "sliced_w2": 0.03,
+                              "precision": 0.9, "recall": 0.8, "mode_kl": 0.1}}))
+    text = _render(tmp_path)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    words = names + ["temperatures", "scaling", "batch_size", "energy_distance", "sliced_w2",
+                     "precision", "recall", "mode_kl", "steps_per_s", "wall_time", "status"]
+    for word in words:
+        assert word in text, word
+    assert "…" not in text
+
+
+def test_samples_panels_are_titled_once(results, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from zoo.sweeps.leaderboard import samples_grid
+
+    saved = []
+    original = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (saved.append(fig), original(fig, *a, **k)))
+    assert samples_grid(load([results]), tmp_path / "grid.png") == 6
+    titles = [ax.get_title() for ax in saved[0].axes]
+    assert titles == [""] * len(titles)  # each samples.png already carries its run's name
+
+
+def test_a_sweep_ends_with_its_leaderboard(results):
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from zoo.sweeps.live import SweepView
+
+    sweep = results / "runs" / "sweeps" / "k"
+    jobs = [SimpleNamespace(name=p.name, workdir=str(p)) for p in sorted(sweep.iterdir())]
+    console = Console(width=200, color_system=None, record=True, file=io.StringIO())
+    with SweepView(jobs, console=console) as view:
+        view.update({j.name: "done" for j in jobs})
+    text = console.export_text()
+    assert "7 runs" in text and "gaussian-a-s{0,1}" in text and "0.06 +- 0.014" in text
+    with pytest.raises(KeyboardInterrupt):  # an interrupted watch prints no board
+        with SweepView(jobs, console=(quiet := Console(record=True, file=io.StringIO()))):
+            raise KeyboardInterrupt
+    assert "runs" not in quiet.export_text()

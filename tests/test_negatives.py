@@ -23,8 +23,8 @@ def inputs(seed=0):
 def mix(name, gen, pos, uncond, step=0, seed=0, **kw):
     s = zoo.build("negatives", name, **kw)
     g = torch.Generator().manual_seed(seed)
-    s.draw(gen.shape[0], g)
-    return s, s(gen, step, pos=pos, uncond=uncond, generator=g)
+    alpha = s.draw(gen.shape[0], g)
+    return s, s(gen, step, alpha=alpha, pos=pos, uncond=uncond, generator=g)
 
 
 def test_registry_lists_every_strategy():
@@ -65,9 +65,8 @@ def test_cfg_weight_matches_release_formula(alpha, g, u):
     if u == 0:
         return
     s = zoo.build("negatives", "cfg")
-    s.alpha = a
     gen, uncond = torch.zeros(3, g, D), torch.ones(3, u, D)
-    neg, neg_w = s(gen, 0, uncond=uncond)
+    neg, neg_w = s(gen, 0, alpha=a, uncond=uncond)
     assert torch.equal(neg, uncond) and neg_w.shape == (3, u)
     assert torch.allclose(neg_w, expect[:, None].expand(3, u))
 
@@ -113,11 +112,14 @@ def test_cfg_no_cfg_fraction(frac):
     assert rest.numel() == 0 or (rest.min() >= 1.5 and rest.max() <= 3.0)
 
 
-def test_cfg_draw_is_seeded_and_recorded():
+def test_cfg_draw_is_seeded_and_keeps_nothing():
     s = zoo.build("negatives", "cfg", no_cfg_frac=0.5)
+    before = dict(vars(s))
     g = torch.Generator().manual_seed(3)
     a = s.draw(7, g)
-    assert a.shape == (7,) and a.dtype == torch.float32 and s.alpha is a
+    assert a.shape == (7,) and a.dtype == torch.float32
+    s(torch.zeros(7, 4, D), 0, alpha=a, uncond=torch.ones(7, 2, D))
+    assert vars(s) == before and not hasattr(s, "alpha")  # alpha travels in the call only
     assert torch.equal(a, draws(7, seed=3, no_cfg_frac=0.5).float())
     assert not torch.equal(s.draw(7, g), a)                          # the generator advanced
     g2 = torch.Generator().manual_seed(3)
@@ -129,8 +131,7 @@ def test_cfg_draw_is_seeded_and_recorded():
 def test_cfg_at_alpha_one_reduces_to_self_with_split(scaling):
     gen, pos, uncond = inputs(1)
     s = zoo.build("negatives", "cfg")
-    s.alpha = torch.ones(B)
-    neg, neg_w = s(gen, 0, uncond=uncond)
+    neg, neg_w = s(gen, 0, alpha=torch.ones(B), uncond=uncond)
     assert (neg_w == 0).all()
     k = laplace(tau=0.5)
     assert torch.allclose(split(gen, pos, neg, kernel=k, neg_w=neg_w), split(gen, pos, kernel=k),
@@ -147,8 +148,7 @@ def test_cfg_at_alpha_one_with_meanshift_is_a_row_rescaling():
     (exactly so without the affinity floor, which clamps entries before the weights)."""
     gen, pos, uncond = inputs(2)
     s = zoo.build("negatives", "cfg")
-    s.alpha = torch.ones(B)
-    neg, neg_w = s(gen, 0, uncond=uncond)
+    neg, neg_w = s(gen, 0, alpha=torch.ones(B), uncond=uncond)
     k = laplace(tau=1.0)
     v = meanshift(gen, pos, neg, kernel=k, neg_w=neg_w, affinity_floor=0)
     v0 = meanshift(gen, pos, kernel=k, affinity_floor=0)
@@ -170,20 +170,18 @@ def test_cfg_bad_args(kw, needle):
 def test_cfg_bad_calls():
     gen, pos, uncond = inputs()
     s = zoo.build("negatives", "cfg")
-    with pytest.raises(ValueError, match="draw"):
-        s(gen, 0, uncond=uncond)                                     # no alpha drawn yet
+    with pytest.raises(ValueError, match=r"cfg needs alpha=\[3\] .*got None"):
+        s(gen, 0, uncond=uncond)                                     # no alpha passed
     with pytest.raises(ValueError, match="torch.Generator"):
         s.draw(B, 0)
-    s.draw(B, torch.Generator().manual_seed(0))
+    alpha = s.draw(B, torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="unconditional"):
-        s(gen, 0)
+        s(gen, 0, alpha=alpha)
     with pytest.raises(ValueError, match="uncond has shape"):
-        s(gen, 0, uncond=torch.zeros(B, U, D + 1))
-    s.draw(B + 1, torch.Generator().manual_seed(0))
-    with pytest.raises(ValueError, match="draw"):
-        s(gen, 0, uncond=uncond)                                     # alpha for other groups
-    s.draw(B, torch.Generator().manual_seed(0))
-    neg, _ = s(gen, 0, uncond=uncond[0])                             # shared [U, D] broadcasts
+        s(gen, 0, alpha=alpha, uncond=torch.zeros(B, U, D + 1))
+    with pytest.raises(ValueError, match=r"cfg needs alpha=\[3\] .*got \(4,\)"):
+        s(gen, 0, alpha=s.draw(B + 1, torch.Generator().manual_seed(0)), uncond=uncond)
+    neg, _ = s(gen, 0, alpha=alpha, uncond=uncond[0])                # shared [U, D] broadcasts
     assert neg.shape == (B, U, D)
 
 

@@ -236,3 +236,24 @@ def test_real_tiny_sweep_trains_then_skips(tmp_path, capsys):
     assert main(args) == 0
     assert "1 skipped" in capsys.readouterr().out
     assert (run / "train.log").read_text().count("# sweep attempt") == 1
+
+
+def test_editing_an_included_gin_file_makes_the_run_folder_a_conflict(tmp_path, fake):
+    """The conflict check compares the resolved config: an edit to a file the sweep's base
+    config includes is another config, reported and never overwritten."""
+    (tmp_path / "a.gin").write_text("include 'b.gin'\ntrain.steps = 4\n")
+    (tmp_path / "b.gin").write_text("include 'gin/debug.gin'\ntrain.lr = 0.001\n")
+
+    def go():
+        sw = build_sweep(gin_files=[str(tmp_path / "a.gin")], name="inc")
+        jobs = make_jobs(sw, tmp_path / "runs", trainer=fake)
+        return jobs, [r["status"] for r in run_jobs(jobs, Quiet(), workers=1, poll=0.05)]
+    jobs, first = go()
+    (wd,) = [j.workdir for j in jobs]
+    Path(wd, "config.gin").write_text(jobs[0].config)  # what tools/train.py writes
+    assert first == ["done"] and "train.lr = 0.001" in jobs[0].config
+    assert go()[1] == ["skipped"]
+    (tmp_path / "b.gin").write_text("include 'gin/debug.gin'\ntrain.lr = 0.01\n")  # a.gin untouched
+    jobs, third = go()
+    assert third == ["conflict"] and executions(wd) == 1
+    assert "train.lr = 0.001" in Path(wd, "config.gin").read_text()  # not overwritten

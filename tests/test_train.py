@@ -100,12 +100,84 @@ def test_bad_datasets_fail_before_training(tmp_path, content, needle):
 def test_nan_loss_marks_failed_and_keeps_last_good_checkpoint(tmp_path):
     wd = tmp_path / "r"
     r = tool("train.py", *DEBUG, "--workdir", str(wd), "--gin_param", "train.lr = 1e30",
-             "--gin_param", "train.checkpoint_every = 1", check=False)
+             "--gin_param", "train.checkpoint_every = 1", "--gin_param", "train.inner_steps = 1",
+             check=False)
     assert r.returncode != 0
     summary = json.loads((wd / "summary.json").read_text())
     assert summary["status"] == "failed" and "non-finite loss" in summary["error"]
     ckpt = torch.load(wd / "checkpoint.pt", weights_only=True)
     assert ckpt["step"] >= 1 and f"step {ckpt['step']}" in summary["error"]
+
+
+def assert_finite_checkpoint(ckpt: dict) -> None:
+    from zoo.run.state import _tensors
+
+    for part in ("model", "ema", "opt"):
+        tensors = [t for t in _tensors(ckpt[part]) if t.is_floating_point()]
+        assert tensors and all(torch.isfinite(t).all() for t in tensors), part
+
+
+def test_a_step_that_breaks_the_weights_keeps_the_last_finite_checkpoint(tmp_path):
+    """Warm-up from lr 0: step 1 changes nothing, step 2 (lr 1e30, two inner steps) turns the
+    weights to NaN while its first loss is finite; the run stops there and keeps step 1."""
+    wd = tmp_path / "r"
+    r = tool("train.py", *DEBUG, "--workdir", str(wd), "--gin_param", "train.lr = 1e30",
+             "--gin_param", "train.lr_schedule = @warmup()", "--gin_param",
+             "train.checkpoint_every = 1", check=False)
+    assert r.returncode != 0
+    summary = json.loads((wd / "summary.json").read_text())
+    assert summary["status"] == "failed", summary
+    assert summary["error"] == ("FloatingPointError: non-finite weights after step 2; the last "
+                                "good checkpoint (step 1) is kept. Lower train.lr or set "
+                                "train.grad_clip")
+    ckpt = torch.load(wd / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] == 1
+    assert_finite_checkpoint(ckpt)
+
+
+def train_here(wd, *params):
+    """tools/train.py's path in this process: parse gin/debug.gin + ``params``, call train."""
+    from zoo.config import parse
+    from zoo.run.train import train
+
+    text = parse(["gin/debug.gin"], ["train.eval_every = 0", *params])
+    return train(workdir=str(wd), config_text=text, progress=False)
+
+
+def test_a_crash_in_the_loop_keeps_its_traceback(tmp_path, monkeypatch):
+    from zoo.run import train as train_module
+
+    def crash(*args):
+        raise RuntimeError("boom in the step\nsecond line")
+
+    monkeypatch.setattr(train_module, "_update", crash)
+    with pytest.raises(RuntimeError, match="boom in the step"):
+        train_here(tmp_path / "r")
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert summary["error"] == "RuntimeError: boom in the step second line"
+    trace = (tmp_path / "r" / "error.txt").read_text()
+    assert trace.startswith("Traceback (most recent call last)") and "in _loop" in trace
+    assert "RuntimeError: boom in the step\nsecond line" in trace
+    assert not (tmp_path / "r" / ".run.lock").exists()          # released on the way out
+
+
+def test_a_crash_while_finishing_marks_the_run_failed(tmp_path, monkeypatch):
+    from zoo.run import train as train_module
+
+    def crash(*args):
+        raise OSError("no space left for curves.png")
+
+    monkeypatch.setattr(train_module, "curves_png", crash)
+    with pytest.raises(OSError, match="no space left"):
+        train_here(tmp_path / "r")
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["error"] == "OSError: no space left for curves.png"
+    assert "in _finish" in (tmp_path / "r" / "error.txt").read_text()
+    monkeypatch.undo()
+    summary = train_here(tmp_path / "r")                          # the rerun finishes it
+    assert summary["status"] == "finished" and summary["error"] is None
+    assert not (tmp_path / "r" / "error.txt").exists()
 
 
 def test_missing_workdir_is_a_clear_error(tmp_path):
@@ -128,11 +200,20 @@ def test_sample_and_eval_tools(tmp_path):
 
 
 def test_finished_run_is_not_retrained(tmp_path):
+    import platform
+    import socket
+
     wd = tmp_path / "run"
     tool("train.py", *DEBUG, "--workdir", str(wd))
     stamp = (wd / "checkpoint.pt").stat().st_mtime_ns
+    first = json.loads((wd / "summary.json").read_text())
+    assert first["resumed_from"] is None
+    assert first["torch_version"] == torch.__version__ and first["host"] == socket.gethostname()
+    assert first["python_version"] == platform.python_version()
+    assert first["cuda_version"] == (torch.version.cuda if torch.cuda.is_available() else None)
     r = tool("train.py", *DEBUG, "--workdir", str(wd))
     assert (wd / "checkpoint.pt").stat().st_mtime_ns == stamp and "finished" in r.stdout
+    assert json.loads((wd / "summary.json").read_text()) == first  # re-reported as it was
 
 
 @pytest.mark.parametrize("gin_file", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "gin" / "experiments").glob("*.gin")))
@@ -160,7 +241,8 @@ def test_sigint_checkpoints_and_marks_interrupted(tmp_path):
     while not (wd / "metrics.jsonl").exists() and time.time() < deadline:
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=120) == 0
+    assert proc.wait(timeout=120) == 130  # Ctrl-C: 128 + SIGINT, after the checkpoint
+    assert b"rerun the same command to resume" in proc.stdout.read()
     summary = json.loads((wd / "summary.json").read_text())
     ckpt = torch.load(wd / "checkpoint.pt", weights_only=True)
     assert summary["status"] == "interrupted" and ckpt["step"] == summary["step"] > 0

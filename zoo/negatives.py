@@ -22,12 +22,16 @@ Protocol, shared by every strategy (one small class each):
 
     alpha = strategy.draw(groups, generator)     # [B] guidance scale, or None; BEFORE generating:
                                                  # a conditional generator takes f(z, c, alpha)
-    neg, neg_w = strategy(gen, step, pos=None, uncond=None, generator=None)
-        gen [B, N, D] generated features (B groups, e.g. classes), pos [B, P, D] positives,
+    neg, neg_w = strategy(gen, step, alpha=None, pos=None, uncond=None, generator=None)
+        gen [B, N, D] generated features (B groups, e.g. classes), alpha [B] the step's guidance
+        scales (from ``draw``; the trainer carries them in its Batch), pos [B, P, D] positives,
         uncond [B, U, D] or [U, D] unconditional real samples -> neg [B, Q, D] / neg_w [B, Q]
-        or (None, None). ``cfg`` uses the alpha of its last ``draw`` (also ``strategy.alpha``).
+        or (None, None).
     strategy.needs                               # data it requires: "classes", "uncond"
     reset() / state_dict() / load_state_dict()   # per-run state (the queue), checkpointed
+
+A strategy holds no per-step state: ``draw`` returns alpha and keeps nothing, every call gets it
+as an argument. The only state is what is checkpointed on purpose (``queue``'s memory).
 """
 from __future__ import annotations
 
@@ -47,7 +51,7 @@ class Negatives:
         """The guidance scale alpha [groups] for this step, or None (no guidance input)."""
         return None
 
-    def __call__(self, gen, step: int, *, pos=None, uncond=None, generator=None):
+    def __call__(self, gen, step: int, *, alpha=None, pos=None, uncond=None, generator=None):
         return None, None
 
     def reset(self) -> None:
@@ -96,23 +100,18 @@ class cfg(Negatives):
             raise ValueError(f"cfg.no_cfg_frac must be in [0, 1], got {no_cfg_frac}")
         self.alpha_min, self.alpha_max = float(alpha_min), float(alpha_max)
         self.power, self.no_cfg_frac = float(power), float(no_cfg_frac)
-        self.alpha: torch.Tensor | None = None
 
     def draw(self, groups: int, generator: torch.Generator) -> torch.Tensor:
-        """alpha [groups] (float32), drawn only from ``generator``; recorded as ``self.alpha``."""
+        """alpha [groups] (float32), drawn only from ``generator`` (nothing is kept)."""
         if not isinstance(generator, torch.Generator):
             raise ValueError("cfg.draw needs a torch.Generator (for a deterministic resume)")
         dev = generator.device
         u = torch.rand(groups, generator=generator, device=dev, dtype=torch.float64)
         off = torch.rand(groups, generator=generator, device=dev, dtype=torch.float64)
         alpha = powerlaw_alpha(u, self.alpha_min, self.alpha_max, self.power)
-        self.alpha = torch.where(off < self.no_cfg_frac, torch.ones_like(alpha), alpha).float()
-        return self.alpha
+        return torch.where(off < self.no_cfg_frac, torch.ones_like(alpha), alpha).float()
 
-    def reset(self) -> None:
-        self.alpha = None
-
-    def __call__(self, gen, step: int, *, pos=None, uncond=None, generator=None):
+    def __call__(self, gen, step: int, *, alpha=None, pos=None, uncond=None, generator=None):
         b, n, d = gen.shape
         if uncond is None:
             raise ValueError("cfg negatives need unconditional real samples (uncond=[B, U, D])")
@@ -120,10 +119,11 @@ class cfg(Negatives):
             uncond = uncond[None].expand(b, *uncond.shape)
         if uncond.dim() != 3 or uncond.shape[0] != b or uncond.shape[2] != d:
             raise ValueError(f"uncond has shape {tuple(uncond.shape)}, expected [{b}, U, {d}]")
-        if self.alpha is None or self.alpha.shape != (b,):
-            raise ValueError(f"cfg: call draw({b}, generator) before mixing (alpha per group; "
-                             f"have {None if self.alpha is None else tuple(self.alpha.shape)})")
-        w = uncond_weight(self.alpha.to(gen.device), n, uncond.shape[1])
+        if alpha is None or alpha.shape != (b,):
+            raise ValueError(f"cfg needs alpha=[{b}] (one guidance scale per group, from "
+                             f"draw({b}, generator)); got "
+                             f"{None if alpha is None else tuple(alpha.shape)}")
+        w = uncond_weight(alpha.to(gen.device), n, uncond.shape[1])
         return uncond, w[:, None].expand(b, uncond.shape[1]).contiguous()
 
 
@@ -142,7 +142,7 @@ class queue(Negatives):
         self.size, self.weight = int(size), float(weight)
         self.feats: torch.Tensor | None = None
 
-    def __call__(self, gen, step: int, *, pos=None, uncond=None, generator=None):
+    def __call__(self, gen, step: int, *, alpha=None, pos=None, uncond=None, generator=None):
         old = self.feats
         if old is not None and (old.shape[0] != gen.shape[0] or old.shape[2] != gen.shape[2]):
             raise ValueError(f"queue holds [{old.shape[0]}, ., {old.shape[2]}] features, got "
@@ -176,7 +176,7 @@ class other_class(Negatives):
             raise ValueError(f"other_class.weight must be finite and >= 0, got {weight}")
         self.per_class, self.weight = per_class, float(weight)
 
-    def __call__(self, gen, step: int, *, pos=None, uncond=None, generator=None):
+    def __call__(self, gen, step: int, *, alpha=None, pos=None, uncond=None, generator=None):
         if pos is None or pos.dim() != 3 or pos.shape[0] < 2:
             raise ValueError("other_class needs the per-class positives pos [B, P, D] with B >= 2 "
                              f"groups, got {None if pos is None else tuple(pos.shape)}")

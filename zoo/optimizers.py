@@ -17,9 +17,11 @@ from zoo.registry import register
 
 @register("optimizer", "adam")
 def adam(params, *, lr: float, betas=(0.9, 0.999), weight_decay: float = 0.0):
+    """Adam (Kingma & Ba 2015); ``weight_decay`` is an L2 term added to the gradient."""
     return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
 
 
 @register("optimizer", "adamw")
 def adamw(params, *, lr: float, betas=(0.9, 0.999), weight_decay: float = 0.0):
+    """AdamW (Loshchilov & Hutter 2019): decoupled weight decay, the release's optimizer."""
     return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)

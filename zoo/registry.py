@@ -48,22 +48,26 @@ def register(kind: str, name: str | None = None) -> Callable:
 
 
 def _closest(name: str, options: list[str]) -> str:
-    match = difflib.get_close_matches(name, options, n=1, cutoff=0.0)
+    match = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
     return f" Did you mean '{match[0]}'?" if match else ""
+
+
+def options(kind: str, name: str) -> str:
+    """"Registered <kind>s: a, b, c. Did you mean 'b'?" -- what an unknown ``name`` of a known
+    ``kind`` could have been (also used by zoo.config_hints for gin references)."""
+    table = sorted(_TABLES.get(kind, {}))
+    return f"Registered {kind}s: {', '.join(table)}." + _closest(name, table)
 
 
 def lookup(kind: str, name: str) -> Callable:
     """The registered component ``kind`` / ``name``; RegistryError names the options."""
     if kind not in _TABLES:
         raise RegistryError(
-            f"unknown component kind '{kind}'. Registered kinds: {sorted(_TABLES)}."
+            f"unknown component kind '{kind}'. Registered kinds: {', '.join(sorted(_TABLES))}."
             + _closest(kind, sorted(_TABLES)))
-    table = _TABLES[kind]
-    if name not in table:
-        raise RegistryError(
-            f"unknown {kind} '{name}'. Registered {kind}s: {sorted(table)}."
-            + _closest(name, sorted(table)))
-    return table[name]
+    if name not in _TABLES[kind]:
+        raise RegistryError(f"unknown {kind} '{name}'. " + options(kind, name))
+    return _TABLES[kind][name]
 
 
 def build(kind: str, name: str, **kwargs: Any) -> Any:

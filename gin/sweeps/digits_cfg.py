@@ -1,7 +1,7 @@
 """Classifier-free guidance on the digits (gin/experiments/digits.gin): mixed negatives vs none.
 
-    python tools/sweep.py gin/sweeps/digits_cfg.py --workers 2
-    python tools/alpha_table.py results/runs/sweeps/digits_cfg --alpha 1,1.5,2,3 \
+    drift-zoo sweep gin/sweeps/digits_cfg.py --workers 2
+    drift-zoo alpha-table results/runs/sweeps/digits_cfg --alpha 1,1.5,2,3 \
         --markdown results/digits_cfg.md
 
 Rows: ``self`` negatives (no cfg mixing); ``cfg`` trained at one fixed alpha in {1, 1.5, 2, 3}

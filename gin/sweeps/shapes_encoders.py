@@ -1,9 +1,9 @@
 """Pixel space vs encoder feature spaces on 32x32 shapes (gin/experiments/shapes.gin), same budget.
 
-    python tools/train_encoder.py --dataset shapes --out results/runs/encoders/mae_shapes.pt \
+    drift-zoo train-encoder --dataset shapes --out results/runs/encoders/mae_shapes.pt \
         --base_channels 16 --input_patch_size 2 --steps 1500
-    python tools/sweep.py gin/sweeps/shapes_encoders.py --workers 2
-    python tools/leaderboard.py results/runs/sweeps/shapes_encoders --group_by encoder \
+    drift-zoo sweep gin/sweeps/shapes_encoders.py --workers 2
+    drift-zoo leaderboard results/runs/sweeps/shapes_encoders --group_by encoder \
         --metric fd,class_accuracy,class_coverage,feature_precision,feature_recall,energy_distance,steps_per_s \
         --markdown results/shapes_encoders.md
 

@@ -1,7 +1,7 @@
 """Fields x kernels on the default 2-D recipe (gin/experiments/toy.gin), 3 toys x 3 seeds.
 
-    python tools/sweep.py gin/sweeps/toy_fields.py --workers 2
-    python tools/leaderboard.py results/runs/sweeps/toy_fields --group_by dataset,field,kernel \
+    drift-zoo sweep gin/sweeps/toy_fields.py --workers 2
+    drift-zoo leaderboard results/runs/sweeps/toy_fields --group_by dataset,field,kernel \
         --markdown results/toy_fields.md
 
 Every field with the recipe's Laplace kernel, temperatures (1.0, 4.0) mean distances annealed

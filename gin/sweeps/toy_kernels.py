@@ -1,8 +1,8 @@
 """Kernel x temperatures on the default 2-D recipe (gin/experiments/toy.gin), 3 seeds.
 
-    python tools/sweep.py gin/sweeps/toy_kernels.py --dry_run
-    python tools/sweep.py gin/sweeps/toy_kernels.py --workers 2
-    python tools/leaderboard.py results/runs/sweeps/toy_kernels --markdown results/toy_kernels.md
+    drift-zoo sweep gin/sweeps/toy_kernels.py --dry_run
+    drift-zoo sweep gin/sweeps/toy_kernels.py --workers 2
+    drift-zoo leaderboard results/runs/sweeps/toy_kernels --markdown results/toy_kernels.md
 
 laplace exp(-r/tau) against gaussian exp(-r^2/2tau^2) (Lai et al. 2026: the Gaussian drift is a
 score difference of smoothed densities), each with the recipe's temperatures (1.0, 4.0) and a

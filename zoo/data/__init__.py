@@ -29,6 +29,15 @@ pixel values in [-1, 1]. Point datasets leave ``shape = None``.
 
 Every dataset is registered under kind ``"dataset"`` (``zoo.registry``) with its class name as
 the key, e.g. ``build("dataset", "checkerboard")`` or ``train.dataset = @checkerboard()`` in gin.
+
+A dataset that cannot be built without arguments (a file, a folder, shards) names them in
+``needs_args`` (e.g. ``("path",)`` for ``points``): exactly its constructor's parameters without
+a default. ``tests/test_data.py`` builds such a dataset from a small fixture or skips it naming
+those arguments; any other TypeError from a constructor is a failure, not a skip. Datasets with
+named classes list them in ``class_names`` (row labels of sample grids, ``zoo.images``).
+
+Adding a dataset: drop a file in ``zoo/data/`` with one ``@register("dataset", "<name>")``
+subclass of ``Dataset`` named like the file; ``import_all`` below imports it, nothing to list.
 """
 from __future__ import annotations
 
@@ -48,6 +57,8 @@ class Dataset:
             ``zoo.negatives.check_supported``).
         num_classes: K, the number of classes, when conditional.
         shape: (C, H, W) for image datasets (rows are images flattened C-major), else None.
+        needs_args: names of the constructor's required arguments (e.g. ("path",)), else ().
+        class_names: [K] names of the classes when they have names, else None (indices).
     """
 
     dim: int = 2
@@ -56,6 +67,8 @@ class Dataset:
     conditional: bool = False
     num_classes: int | None = None
     shape: tuple[int, ...] | None = None
+    needs_args: tuple[str, ...] = ()
+    class_names: list[str] | None = None
 
     @property
     def name(self) -> str:

@@ -92,6 +92,8 @@ class image_folder(Dataset):
         corrupt: paths skipped as unreadable; train_index, held_index: rows of paths/labels.
     """
 
+    needs_args = ("root",)
+
     def __init__(self, root: str, size: int = 64, resize: int | None = None,
                  random_crop: bool = False, flip: bool = False, held_out_root: str | None = None,
                  held_out_fraction: float = 0.1, verify: bool = True,

@@ -106,6 +106,8 @@ class points(Dataset):
         held_index: [H] int64 rows that ``held_out`` draws from (disjoint from train if N >= 10).
     """
 
+    needs_args = ("path",)
+
     def __init__(self, path: str):
         self.path = os.fspath(path)
         self.data = torch.from_numpy(_validate(self.path, _load_array(self.path)))

@@ -94,6 +94,7 @@ class shapes(Dataset):
         if int(size) < 4:
             raise ValueError(f"shapes.size must be >= 4 pixels, got {size}")
         self.size, self.classes, self.scale_range = int(size), tuple(classes), (lo, hi)
+        self.class_names = list(self.classes)  # row labels of sample grids
         self.shape = (3, self.size, self.size)
         self.dim = 3 * self.size * self.size
         self.conditional = bool(conditional)

@@ -56,6 +56,8 @@ class webdataset(Dataset):
     """Streamed shards behind sample banks (module doc). ``size`` and the classes default to the
     shards' ``manifest.json``; ``field="npy"`` trains on the stored latents."""
 
+    needs_args = ("urls",)
+
     def __init__(self, urls, val_urls=None, size: int | None = None, batch_size: int = 64,
                  num_workers: int = 2, device: str = "auto", seed: int = 0,
                  shuffle_buffer: int = 1000, resample: bool = False, crop_scale=(0.8, 1.0),

@@ -88,3 +88,4 @@ def sliced(x, pos, neg=None, *, kernel, x_w=None, pos_w=None, neg_w=None,
 
 sliced.antisymmetric = False
 sliced.needs_logk = False  # kernel unused: works with every kernel (energy too)
+sliced.ignores = ("kernel", "train.temperatures")  # no length scale: the leaderboard marks them

@@ -20,10 +20,9 @@ Any other feature network plugs in the same way: ``feature_extractor`` maps a fl
 [B, 3, H, W] in [0, 255] to [B, F]; ``evaluator_extractor`` wraps the in-repo evaluator
 (``zoo.metrics.evaluator``), whose FD then equals ``zoo.metrics.image.frechet_distance`` of
 its features (tested). Folders are read recursively (png, jpg, ...; grayscale files become
-RGB), so ``tools/sample.py --png_dir`` output and a class-per-folder data tree both work.
+RGB), so ``drift-zoo sample --png_dir`` output and a class-per-folder data tree both work.
 
-    ZOO_INCEPTION=/data/inception-2015-12-05.pt \
-        python -c 'from zoo.metrics.fid import main; raise SystemExit(main())' DIR1 DIR2
+    ZOO_INCEPTION=/data/inception-2015-12-05.pt drift-zoo fid DIR1 DIR2    (zoo/cli/fid.py)
 """
 from __future__ import annotations
 
@@ -193,33 +192,3 @@ def fid_generator(gen, ref_dir, *, z_dim: int, num_gen: int, inception: str | No
         return float(compute_fid(gen=gen, fdir2=str(ref_dir), mode="clean", z_dim=z_dim,
                                  num_gen=num_gen, custom_feat_extractor=model, device=dev,
                                  batch_size=batch_size, num_workers=0, verbose=False))
-
-
-def main(argv=None) -> int:
-    """Command line: DIR1 DIR2 [--inception PATH] [--evaluator EVAL.pt] [--device D]; prints
-    ``fid <value>`` (``fd <value>`` with --evaluator). Not a ``python -m`` target: this module
-    registers the metric 'fid', so running it as __main__ would register it twice."""
-    import argparse
-
-    from zoo.run.report import print_error
-
-    ap = argparse.ArgumentParser(prog="tools/fid.py", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dir1")
-    ap.add_argument("dir2")
-    ap.add_argument("--inception", default=None, help=f"{INCEPTION_FILE} (default: ${ENV})")
-    ap.add_argument("--evaluator", default=None, help="use this evaluator's features instead")
-    ap.add_argument("--device", default=None)
-    args = ap.parse_args(argv)
-    try:
-        extractor = None
-        if args.evaluator:
-            from zoo.metrics.evaluator import load_evaluator
-            extractor = load_evaluator(args.evaluator)
-        value = fid(args.dir1, args.dir2, inception=args.inception, feature_extractor=extractor,
-                    device=args.device)
-    except (FileNotFoundError, ValueError) as err:
-        return print_error(err)
-    print(f"{'fd' if args.evaluator else 'fid'} {value:.6g}")
-    return 0
-

@@ -1,7 +1,7 @@
 """Exact full-bank references: the split and meanshift fields with every bank row a positive.
 
 The reference the k-NN truncations (``zoo.positives.knn_positives``) are measured against
-(``tools/benchmarks/knn.py``): the fields of Deng et al. 2026 (Eq. 8-10 split, Alg. 2
+(``zoo/bench/knn.py``): the fields of Deng et al. 2026 (Eq. 8-10 split, Alg. 2
 meanshift) with pos = the whole bank Y [M, D], streamed in blocks of ``block`` rows so no more
 than N x ``block`` logits are ever held.
 

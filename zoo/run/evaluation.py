@@ -13,8 +13,9 @@ point-cloud metrics on pixel rows: k-NN precision in raw pixel space is near 0 f
 generator and says little, which is why evaluators exist (README "Images").
 
 ``samples.png``: a scatter of data vs samples (first two coordinates) for point data; for
-images two grids side by side, held-out data and samples, one row per class (conditional) or
-a square grid (unconditional).
+images two grids side by side, held-out data and samples, one row per class (conditional; rows
+labelled with the dataset's ``class_names`` or the class index; the first GRID_ROWS classes) or a
+square grid (unconditional), cells at least 64 px (``zoo.images``).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from zoo.images import grid
+from zoo.images import grid, save_png, side_by_side, titled
 from zoo.metrics import evaluate
 from zoo.metrics.evaluator import default_path, load_evaluator
 from zoo.metrics.image import evaluate_images
@@ -34,6 +35,7 @@ from zoo.run.plots import samples_png
 from zoo.run.sampling import eval_labels, sample
 
 GRID_CELLS = 10  # samples per class (row) in an image samples.png
+GRID_ROWS = 20  # classes (rows) shown at most: ImageNet's 1000 would make a 64000 px tall PNG
 
 
 def is_image(dataset) -> bool:
@@ -80,35 +82,31 @@ def assess(model, dataset, n: int, seed: int, *, alpha: float | None = None):
     return metrics, samples, data, labels
 
 
-def _grid(rows: torch.Tensor, shape, labels) -> np.ndarray:
-    """``GRID_CELLS`` samples per class row (labels given), else a square of GRID_CELLS^2."""
+def _grid(rows: torch.Tensor, dataset, labels) -> np.ndarray:
+    """``GRID_CELLS`` samples per class row (labels given, rows named by the dataset's
+    ``class_names`` or the index), else a square of GRID_CELLS^2."""
     if labels is None:
-        return grid(rows[:GRID_CELLS * GRID_CELLS], shape, columns=GRID_CELLS)[0]
-    return grid(rows, shape, labels=labels, columns=GRID_CELLS)[0]
+        return grid(rows[:GRID_CELLS * GRID_CELLS], dataset.shape, columns=GRID_CELLS)[0]
+    names = getattr(dataset, "class_names", None)
+    return grid(rows, dataset.shape, labels=labels, columns=GRID_CELLS, names=names)[0]
 
 
 def image_samples_png(path: Path, dataset, samples: torch.Tensor, labels, title: str = "") -> None:
-    """Held-out data (per class when conditional) beside samples [n, D], one PNG."""
-    import matplotlib.pyplot as plt  # zoo.run.plots sets the Agg backend
-
+    """Held-out data (per class when conditional; the first GRID_ROWS classes) beside samples
+    [n, D], one PNG at the grids' own resolution (``zoo.images``: cells >= 64 px, rows
+    labelled), ``title`` on top."""
     classes = dataset.num_classes if labels is not None else None
     if classes:
+        classes = min(classes, GRID_ROWS)
+        shown = torch.as_tensor(labels).cpu() < classes
+        samples, labels = samples[shown.to(samples.device)], torch.as_tensor(labels).cpu()[shown]
         data_labels = torch.arange(classes).repeat_interleave(GRID_CELLS)
         data = dataset.held_out_class(data_labels)
     else:
         data_labels, data = None, dataset.held_out(GRID_CELLS * GRID_CELLS)
-    grids = [_grid(data, dataset.shape, data_labels), _grid(samples, dataset.shape, labels)]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 0.6 + 4.2 * grids[0].shape[0] / grids[0].shape[1]))
-    for ax, pixels, name in zip(axes, grids, ("data (held out)", "samples (EMA)")):
-        gray = pixels.shape[-1] == 1
-        ax.imshow(pixels.squeeze(-1) if gray else pixels, cmap="gray" if gray else None,
-                  interpolation="nearest")
-        ax.set_title(name, fontsize=10)
-        ax.axis("off")
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    panels = [titled(_grid(data, dataset, data_labels), "data (held out)"),
+              titled(_grid(samples, dataset, labels), "samples (EMA)")]
+    save_png(path, titled(side_by_side(panels), title))
 
 
 def samples_picture(path: Path, dataset, data, samples, labels, title: str = "") -> None:

@@ -36,7 +36,6 @@ def check_encoder(encoder, dataset, inner_steps):
     return encoder.eval().requires_grad_(False)
 
 
-
 def features(encoder, rows: torch.Tensor, shape) -> dict:
     """{name: [B, M, L, C]} = encoder(rows [B, M, D] as images [B*M, C, H, W])."""
     b, m = rows.shape[:2]
@@ -44,21 +43,20 @@ def features(encoder, rows: torch.Tensor, shape) -> dict:
     return {name: f.reshape(b, m, *f.shape[1:]) for name, f in feats.items()}
 
 
-
-def loss(x, pos, neg, neg_w, cfg, temps) -> tuple[torch.Tensor, dict]:
-    """(mean feature drift loss, float stats) through the frozen ``cfg.encoder``.
+def loss(x, pos, neg, neg_w, *, encoder, shape, field, kernel,
+         temperatures) -> tuple[torch.Tensor, dict]:
+    """(mean feature drift loss, float stats) through the frozen ``encoder``.
 
     x [B, G, D] generated rows (with gradients), pos [B, P, D], neg [B, Q, D] or None: rows of
-    ``cfg.dataset.shape`` images; positives and negatives go through the encoder under no_grad.
+    ``shape`` (C, H, W) images; positives and negatives go through the encoder under no_grad.
     Stats: ``drift_rms`` (root sum of squares over sets) and every set's ``<set>/<stat>``.
     """
-    shape = cfg.dataset.shape
-    feats = features(cfg.encoder, x, shape)
+    feats = features(encoder, x, shape)
     with torch.no_grad():
-        pos_feats = features(cfg.encoder, pos, shape)
-        neg_feats = None if neg is None else features(cfg.encoder, neg, shape)
-    total, stats = feature_drift_loss(feats, pos_feats, neg_feats, neg_w=neg_w, field=cfg.field,
-                                      kernel=cfg.kernel, temperatures=temps)
+        pos_feats = features(encoder, pos, shape)
+        neg_feats = None if neg is None else features(encoder, neg, shape)
+    total, stats = feature_drift_loss(feats, pos_feats, neg_feats, neg_w=neg_w, field=field,
+                                      kernel=kernel, temperatures=temperatures)
     stats = {key: float(v) for key, v in stats.items()}
     stats["drift_rms"] = math.sqrt(sum(v * v for key, v in stats.items()
                                        if key.endswith("/drift_rms")))

@@ -5,10 +5,21 @@
       operative_config.gin   what gin actually used (after the first step)
       metrics.jsonl          one JSON record per log/eval step (append + flush)
       summary.json           status (running / finished / failed / interrupted), final metrics,
-                             steps, wall time, steps/s, git commit, error
-      checkpoint.pt          state dicts + RNG states, written atomically (tmp + rename),
-                             loaded with torch.load(weights_only=True)
+                             steps, wall time, steps/s, git commit, error (one line), and what
+                             the run ran on: torch / python / cuda versions, host
+      error.txt              the full traceback of a failed run
+      checkpoint.pt          state dicts + RNG states, loaded with torch.load(weights_only=True)
       samples.png, curves.png
+
+Every file is written whole or not at all: into a unique temporary file in the same folder
+(``tempfile``), flushed and fsync'ed, then ``os.replace``d over the name (and the folder's
+entry fsync'ed); metrics.jsonl lines are appended, flushed and fsync'ed. A reader sees the old
+file or the new one, never a torn one, even after a power loss.
+
+One writer at a time: ``with run.lock("train"):`` (or "eval") holds ``.run.lock``
+(zoo.sweeps.lock.RunLock); a second writer fails at once with ``FolderBusy`` ("run folder X is
+in use by pid N (train); wait for it or pass another --workdir"); the lock of a dead process is
+taken over, and leftover temporary files of a crashed writer are removed.
 
 <id> is a hash of the config text, so rerunning the same command finds the same folder and
 resumes from its checkpoint. Under torchrun only rank 0 writes (``ReadOnlyRun`` for the others).
@@ -18,15 +29,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
+import socket
 import subprocess
+import tempfile
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
+from zoo.sweeps.lock import WRITER_LOCK, RunLock
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository (zoo/run/folder.py)
 RUNS = ROOT / "results" / "runs"
 CHECKPOINT = "checkpoint.pt"
+ERROR = "error.txt"
+TMP = ".tmp"  # suffix of the temporary files behind every write
 
 
 def run_name(config_text: str, generator: str, field: str, kernel: str, negatives: str,
@@ -48,10 +67,42 @@ def git_commit() -> str | None:
     return (sha + ("+dirty" if dirty else "")) or None
 
 
+def environment() -> dict:
+    """What a run runs on: torch, Python and CUDA versions (None without CUDA), host name."""
+    return {"torch_version": torch.__version__, "python_version": platform.python_version(),
+            "cuda_version": torch.version.cuda if torch.cuda.is_available() else None,
+            "host": socket.gethostname()}
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    """``write(f)`` into a unique temporary file beside ``path`` (binary file object), flush,
+    fsync, then rename it over ``path``: the file is the old one or the new one, never torn."""
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=TMP, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o644)  # mkstemp's 0600 would hide runs from other readers
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
 
 
 class Run:
@@ -70,12 +121,34 @@ class Run:
     def exists(self) -> bool:
         return self.file(CHECKPOINT).exists()
 
+    @contextmanager
+    def lock(self, role: str):
+        """Hold the folder's writer lock while writing (``role``: "train", "eval", ...).
+
+        Raises ``zoo.sweeps.lock.FolderBusy`` at once when a live process holds it; a dead
+        holder's lock is taken over and its temporary files removed. A heartbeat thread keeps
+        the lock fresh for holders on other hosts (zoo.sweeps.lock.STALE_AFTER)."""
+        with RunLock(self.create().path, WRITER_LOCK, role) as held:
+            self._remove_partial_writes()
+            held.heartbeat()
+            yield self
+
+    def _remove_partial_writes(self) -> None:
+        """Temporary files a killed writer left behind (only called under the writer lock)."""
+        for tmp in self.path.glob("*" + TMP):
+            if not tmp.name.startswith("."):  # locks keep their own hidden temporaries
+                tmp.unlink(missing_ok=True)
+
     # --- text and json -------------------------------------------------------------------
     def write_text(self, name: str, text: str) -> None:
-        _atomic_write(self.file(name), lambda p: p.write_text(text))
+        _atomic_write(self.file(name), lambda f: f.write(text.encode()))
 
     def write_json(self, name: str, data: dict) -> None:
-        _atomic_write(self.file(name), lambda p: p.write_text(json.dumps(data, indent=2, default=str)))
+        self.write_text(name, json.dumps(data, indent=2, default=str))
+
+    def discard(self, name: str) -> None:
+        """Remove ``name`` (e.g. the error.txt of an earlier failed attempt) if present."""
+        self.file(name).unlink(missing_ok=True)
 
     def read_json(self, name: str) -> dict | None:
         """The JSON object in ``name``, or None when missing, unreadable, corrupt or not an object."""
@@ -98,6 +171,7 @@ class Run:
         with open(self.file("metrics.jsonl"), "a") as f:
             f.write(json.dumps(record, default=float) + "\n")
             f.flush()
+            os.fsync(f.fileno())
 
     def records(self) -> list[dict]:
         """Every well-formed record (a torn last line from a crash is skipped)."""
@@ -122,7 +196,7 @@ class Run:
 
     # --- checkpoints ---------------------------------------------------------------------
     def save_checkpoint(self, state: dict) -> None:
-        _atomic_write(self.file(CHECKPOINT), lambda p: torch.save(state, p))
+        _atomic_write(self.file(CHECKPOINT), lambda f: torch.save(state, f))
 
     def load_checkpoint(self) -> dict:
         path = self.file(CHECKPOINT)
@@ -140,10 +214,16 @@ class ReadOnlyRun(Run):
     def create(self) -> "Run":
         return self
 
+    def lock(self, role: str):
+        return nullcontext(self)
+
     def write_text(self, name: str, text: str) -> None:
         pass
 
     def write_json(self, name: str, data: dict) -> None:
+        pass
+
+    def discard(self, name: str) -> None:
         pass
 
     def log(self, record: dict) -> None:

@@ -6,6 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from zoo.config import clean_error
+from zoo.metrics.headline import signed_label, signed_note
 
 
 def print_error(err: BaseException | str) -> int:
@@ -16,12 +17,16 @@ def print_error(err: BaseException | str) -> int:
 
 
 def metrics_table(summary: dict) -> Table:
-    """One row per final metric of a run summary, plus steps and speed."""
-    table = Table(title=summary.get("workdir", "run"), title_justify="left")
+    """One row per final metric of a run summary, plus steps and speed; a footer says which
+    metrics are unbiased estimates that can be negative (``zoo.metrics.headline``)."""
+    metrics = summary.get("final_metrics") or {}
+    title, note = str(summary.get("workdir", "run")), signed_note(metrics)
+    table = Table(title=title, title_justify="left", caption=note or None, caption_justify="left",
+                  min_width=max(len(title), len(note)))  # neither is wrapped mid-word
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key, value in (summary.get("final_metrics") or {}).items():
-        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    for key, value in metrics.items():
+        table.add_row(signed_label(key), f"{value:.4g}" if isinstance(value, float) else str(value))
     table.add_row("steps", str(summary.get("step")))
     table.add_row("steps/s", str(summary.get("steps_per_s")))
     table.add_row("wall time (s)", str(summary.get("wall_time")))

@@ -8,27 +8,13 @@ marginally with balanced labels (i mod K). Shapes: samples [n, D] (an image gene
 """
 from __future__ import annotations
 
-import inspect
-
 import gin
 import torch
 
-from zoo.run import folder as runs_lib
+from zoo.config_hints import parameters
 from zoo.generators import mlp
-
-EVAL_SEED_OFFSET = 10**5  # evaluation noise seed = train.seed + this, apart from training noise
-
-
-def _accepts(fn, name: str) -> bool:
-    """Whether ``fn`` (a function, or a class: its ``__init__``) has a parameter ``name``.
-
-    Gin wraps a registered class's ``__init__`` with ``functools.wraps``, so the signature seen
-    here is the component's own."""
-    try:
-        sig = inspect.signature(fn.__init__ if isinstance(fn, type) else fn)
-    except (TypeError, ValueError):
-        return False
-    return name in sig.parameters
+from zoo.run import folder as runs_lib
+from zoo.run.defaults import EVAL_SAMPLES, EVAL_SEED_OFFSET, SEED
 
 
 def make_generator(generator, dataset) -> torch.nn.Module:
@@ -39,7 +25,7 @@ def make_generator(generator, dataset) -> torch.nn.Module:
     if getattr(dataset, "conditional", False):
         kw["num_classes"] = dataset.num_classes
     shape = getattr(dataset, "shape", None)
-    if shape is not None and _accepts(generator, "shape"):
+    if shape is not None and "shape" in parameters(generator):
         kw["shape"] = tuple(shape)
     return generator(**kw)
 
@@ -77,22 +63,24 @@ def sample(model, n: int, seed: int, chunk: int = 8192, alpha: float | None = No
 
 def eval_settings() -> tuple[int, int]:
     """(``train.eval_samples``, evaluation noise seed ``train.seed`` + EVAL_SEED_OFFSET) of the
-    config gin last parsed (``restore`` parses a run's), with the trainer's defaults."""
-    from zoo.run.train import train  # late: zoo.run.train imports this module
-
-    defaults = {k: p.default for k, p in inspect.signature(train).parameters.items()}
-    bound = {**defaults, **gin.get_bindings("train")}
-    return bound["eval_samples"], bound["seed"] + EVAL_SEED_OFFSET
+    config gin last parsed (``restore`` parses a run's), with the trainer's defaults
+    (``zoo.run.defaults``) for what it leaves unbound."""
+    bound = gin.get_bindings("train")
+    return bound.get("eval_samples", EVAL_SAMPLES), bound.get("seed", SEED) + EVAL_SEED_OFFSET
 
 
 def restore(workdir, use_ema: bool = True):
-    """(model with EMA weights, dataset, run) of a run folder, rebuilt from its config.gin."""
-    from zoo.config import ROOT  # late: zoo.config imports zoo
+    """(model with EMA weights, dataset, run) of a run folder, rebuilt from its config.gin alone.
+
+    The saved config is self-contained (``zoo.config``: includes inlined), so no repository gin
+    file is read and editing, moving or deleting the files a run came from changes nothing here.
+    A config.gin from before that still includes repository files is rebuilt from them as they
+    are now, with a ``FrozenConfigWarning``.
+    """
+    from zoo.config import parse_frozen  # late: zoo.config imports zoo
 
     run = runs_lib.open_run(workdir)
-    gin.clear_config()
-    gin.add_config_file_search_path(str(ROOT))
-    gin.parse_config(run.file("config.gin").read_text())
+    parse_frozen(run.file("config.gin").read_text(), where=str(run.file("config.gin")))
     bound = gin.get_bindings("train")
     dataset = bound["dataset"]
     model = make_generator(bound.get("generator", mlp), dataset)

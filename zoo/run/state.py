@@ -4,7 +4,8 @@
              positives' state (banks), step, wall time)
 
 ``to_dict()`` is what ``zoo.run.folder.Run.save_checkpoint`` writes (tensors and plain containers only,
-loadable with ``weights_only=True``); ``load(ckpt)`` restores it. The model is the unwrapped
+loadable with ``weights_only=True``); ``load(ckpt)`` restores it. ``nonfinite(ckpt)`` names the
+parts (model, ema, opt) holding a NaN or inf: the trainer never writes such a checkpoint. The model is the unwrapped
 generator (no DDP ``module.`` prefix), so a checkpoint loads in any world size (``zoo.dist``).
 """
 from __future__ import annotations
@@ -15,6 +16,32 @@ import torch
 
 from zoo.negatives import Negatives
 from zoo.positives import Positives
+
+
+def _tensors(tree):
+    """Every tensor in nested dicts / lists / tuples (an optimizer's state dict)."""
+    if isinstance(tree, torch.Tensor):
+        yield tree
+    elif isinstance(tree, dict):
+        for v in tree.values():
+            yield from _tensors(v)
+    elif isinstance(tree, (list, tuple)):
+        for v in tree:
+            yield from _tensors(v)
+
+
+def all_finite(tensors) -> bool:
+    """Whether every floating-point tensor of ``tensors`` is finite (one sync per device)."""
+    flags: dict[torch.device, list] = {}
+    for t in tensors:
+        if t.is_floating_point():
+            flags.setdefault(t.device, []).append(t.isfinite().all())
+    return all(bool(torch.stack(f).all()) for f in flags.values())
+
+
+def nonfinite(ckpt: dict) -> list[str]:
+    """The parts of a checkpoint dict among model, ema, opt with a non-finite value."""
+    return [part for part in ("model", "ema", "opt") if not all_finite(_tensors(ckpt[part]))]
 
 
 @dataclass

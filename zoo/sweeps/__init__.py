@@ -5,7 +5,10 @@
     lock.py    one O_EXCL lock per run folder (pid/host, stale detection)
     job.py     one point: lock, skip / resume / retry decision, tools/train.py subprocess
     launch.py  local thread pool or submitit (slurm / local) -- one code path
-    live.py    rich live view (plain log when not a terminal)
+    live.py    rich live view (plain log when not a terminal); ends with the sweep's leaderboard
+    read_run.py     one run folder -> RunInfo (never raises)
+    leaderboard.py  runs -> Board (groups over seeds, best-first, markdown / csv / plots)
+    print_board.py  the Board in the terminal, no name broken at any width
 """
 from zoo.sweeps.load import build_sweep
 from zoo.sweeps.spec import Point, Sweep, chain, fixed, parse_axis, product, run_names, split_values, sweep, zip

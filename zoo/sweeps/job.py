@@ -1,4 +1,4 @@
-"""One point of a sweep as a job: lock its run folder, decide, run tools/train.py, report.
+"""One point of a sweep as a job: lock its run folder, decide, run `drift-zoo train`, report.
 
     execute(job) -> {"name", "status", "detail"}     status in JOB_STATES
 
@@ -8,7 +8,7 @@ the lock is held (another sweep may have finished the run meanwhile):
 
     summary.json status finished     -> "skipped" (nothing runs)
     failed                           -> "failed" unless job.retry, then rerun
-    running / interrupted / none     -> run: tools/train.py with the same workdir and config
+    running / interrupted / none     -> run: drift-zoo train with the same workdir and config
                                         resumes from checkpoint.pt
     config.gin of another config     -> "conflict" (never overwritten)
     trainer killed by a signal       -> "interrupted" (the next sweep resumes it)
@@ -31,7 +31,7 @@ from pathlib import Path
 from zoo.sweeps.lock import RunLock
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-TRAIN = [sys.executable, str(ROOT / "tools" / "train.py")]
+TRAIN = [sys.executable, "-m", "zoo.cli", "train"]  # drift-zoo train, from the repository root
 LOG = "train.log"  # the trainer's stdout + stderr, appended per attempt
 JOB_STATES = ("done", "skipped", "failed", "interrupted", "conflict", "busy")
 
@@ -46,11 +46,13 @@ class Job:
     params: list[str]
     threads: int = 1
     retry: bool = False
-    config: str = ""  # the config text tools/train.py will write (see make_config)
+    config: str = ""  # the config text drift-zoo train will write (see make_config)
     trainer: list[str] = field(default_factory=lambda: list(TRAIN))
+    imports: list[str] = field(default_factory=list)  # plug-ins (.py paths): --import each
 
     def command(self) -> list[str]:
-        cmd = [*self.trainer, "--no_progress", "--workdir", self.workdir]
+        cmd = [*self.trainer, *(a for m in self.imports for a in ("--import", m))]
+        cmd += ["--no_progress", "--workdir", self.workdir]
         for f in self.gin_files:
             cmd += ["--gin_file", f]
         for p in self.params:
@@ -60,7 +62,9 @@ class Job:
 
 
 def make_config(gin_files: list[str], params: list[str]) -> str:
-    """The config text tools/train.py writes to config.gin (gin files read from the root).
+    """The config text drift-zoo train writes to config.gin (gin files read from the root):
+    the resolved config (``zoo.config.config_text``, every include inlined), so an edit to a
+    file the sweep's base config includes makes an existing run folder a "conflict".
 
     Call it from the main thread: it changes the working directory for the read.
     """
@@ -106,7 +110,7 @@ def _log_tail(workdir, n: int = 3) -> str:
 
 
 def _run_trainer(job: Job, lock: RunLock, holder) -> int:
-    """tools/train.py in a subprocess; refreshes the lock while it runs; returns its exit code."""
+    """drift-zoo train in a subprocess; refreshes the lock while it runs; returns its exit code."""
     env = dict(os.environ, OMP_NUM_THREADS=str(job.threads), MKL_NUM_THREADS=str(job.threads),
                PYTHONUNBUFFERED="1")
     with open(Path(job.workdir) / LOG, "a") as log:
@@ -132,7 +136,7 @@ def _outcome(job: Job, code: int) -> dict:
     status = (summary or {}).get("status")
     if status == "finished":
         return {"name": job.name, "status": "done", "detail": ""}
-    if status == "interrupted" and code == 0:
+    if status == "interrupted" and code in (0, 130):  # 130: stopped by Ctrl-C
         return {"name": job.name, "status": "interrupted", "detail": f"stopped at step {summary.get('step')}"}
     if code < 0 and status != "failed":  # killed by a signal: resumable, not a failure
         return {"name": job.name, "status": "interrupted", "detail": f"killed by signal {-code}"}

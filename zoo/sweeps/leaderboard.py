@@ -1,151 +1,54 @@
 """The leaderboard: every run folder under some roots, grouped, aggregated over seeds.
 
-A run folder is any folder holding ``config.gin`` and/or ``summary.json`` (found
-recursively). Nothing a run folder holds can crash the reader: a truncated summary, garbage
-in metrics.jsonl or undecodable bytes make the run ``corrupt``, shown as such.
+Run folders are read by ``zoo.sweeps.read_run`` (never a crash: an unreadable run is
+``corrupt``, shown as such); ``zoo.sweeps.print_board`` prints the board in the terminal.
 
 Columns: the component kinds that vary (generator, field, kernel, negatives, encoder,
 dataset; from summary.json, else from ``train.<kind>`` bindings), the gin bindings that vary
-(from config.gin, includes followed), then final metrics as mean +- std over the runs of a
-group (seeds), with n = finished runs. The best group per metric (``METRIC_GOAL``) is marked.
+(from config.gin, includes followed) after the row's run folders, then final metrics as
+mean +- std over the runs of a group (seeds), with n = finished runs. The best group per
+metric (``METRIC_GOAL``) is marked; rows come best-first by the main metric
+(``zoo.metrics.headline``) unless ``sort`` says otherwise. Only numbers are metrics: a JSON
+``true`` or a string in ``final_metrics`` is shown as missing.
+
+A component may declare options it does not read, ``fn.ignores = ("kernel",)`` (a kind, or a
+gin binding key such as ``"train.temperatures"``): where such an option varies, its cell in that
+component's rows is marked ``IGNORED_MARK`` (dimmed in the terminal) and a footer says why, so
+a column that cannot matter is not read as a result. Energy distance, MMD and KID are marked
+as unbiased estimates that can be < 0 (``zoo.metrics.headline.signed_note``).
 """
 from __future__ import annotations
 
 import csv
 import fnmatch
-import json
 import math
 import os
 import re
 import statistics
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from zoo.metrics.evaluate import METRIC_GOAL as _METRIC_GOAL
-
-RUN_STATS = {"steps_per_s": "max", "wall_time": "min"}  # summary.json fields shown as metrics
-METRIC_GOAL = {**_METRIC_GOAL, **RUN_STATS}
-from zoo.sweeps.live import tail
+from zoo.metrics.headline import SIGNED, SIGNED_MARK, main_metric, signed_note
+from zoo.registry import RegistryError, lookup
+from zoo.sweeps.read_run import (KINDS, RUN_STATS, RunInfo, component_name, find_runs,  # noqa: F401
+                                 parse_bindings, read_run)
 from zoo.sweeps.spec import SEED_KEY, short_labels
 
-ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("generator", "field", "kernel", "negatives", "encoder", "dataset")
-RUN_FILES = ("config.gin", "summary.json")
+METRIC_GOAL = {**_METRIC_GOAL, **RUN_STATS}
+IGNORED_MARK = "†"  # a cell whose option the row's component ignores
 
 
-@dataclass
-class RunInfo:
-    """What the leaderboard knows about one run folder."""
-
-    path: Path
-    status: str = "corrupt"
-    components: dict = field(default_factory=dict)
-    bindings: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
-    seed: object = None
-    note: str = ""
-
-
-def _text(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8", "replace")
-    except OSError:
-        return None
-
-
-def _statements(text: str):
-    """Logical gin statements: comments stripped, bracketed continuation lines joined."""
-    cur, depth = "", 0
-    for line in text.splitlines():
-        line = re.sub(r"""#(?=(?:[^'"]|'[^']*'|"[^"]*")*$).*""", "", line).strip()
-        if not line:
-            continue
-        cur = f"{cur} {line}".strip()
-        depth = sum(cur.count(c) for c in "([{") - sum(cur.count(c) for c in ")]}")
-        if depth <= 0 and not cur.endswith("\\"):
-            yield cur
-            cur = ""
-    if cur:
-        yield cur
-
-
-def parse_bindings(text: str, depth: int = 0) -> dict[str, str]:
-    """{key: value text} of gin text, later bindings winning; ``include`` files followed."""
+def ignored_options(components: dict) -> dict[str, str]:
+    """{option: component name} for the options that ``components`` ({kind: name}) declare
+    with ``fn.ignores``; unknown components (another checkout's) declare nothing."""
     out: dict[str, str] = {}
-    for st in _statements(text):
-        inc = re.match(r"""include\s+['"](.+)['"]$""", st)
-        if inc and depth < 8:
-            sub = _text(ROOT / inc.group(1)) or _text(Path(inc.group(1)))
-            out.update(parse_bindings(sub or "", depth + 1))
+    for kind, name in components.items():
+        try:
+            declared = getattr(lookup(kind, name), "ignores", ())
+        except RegistryError:
             continue
-        m = re.match(r"([\w./]+)\s*=\s*(.+)$", st)
-        if m:
-            out[m.group(1)] = re.sub(r"\s+", " ", m.group(2).strip())
+        for option in declared:
+            out.setdefault(option, name)
     return out
-
-
-def component_name(value) -> str:
-    """'@kernel.laplace()' -> 'laplace'."""
-    return str(value).strip().lstrip("@").removesuffix("()").split(".")[-1]
-
-
-def find_runs(roots) -> list[Path]:
-    """Run folders below each root (a root may itself be a run folder), sorted."""
-    found = []
-    for root in map(Path, roots):
-        for here, dirs, files in os.walk(root):
-            if any(f in files for f in RUN_FILES):
-                found.append(Path(here))
-                dirs[:] = []
-            else:
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-    return sorted(set(found))
-
-
-def _summary(path: Path) -> tuple[dict | None, str]:
-    """(summary dict or None when absent, problem); {} with a note when unreadable."""
-    raw = _text(path / "summary.json")
-    if raw is None:
-        return None, ""
-    try:
-        data = json.loads(raw)
-    except ValueError as err:
-        return {}, f"summary.json: {str(err)[:50]}"
-    return (data, "") if isinstance(data, dict) else ({}, "summary.json is not an object")
-
-
-def read_run(path: Path) -> RunInfo:
-    """A RunInfo for ``path``; never raises (an unreadable run is 'corrupt' with a note)."""
-    info = RunInfo(Path(path))
-    config = _text(info.path / "config.gin")
-    info.bindings = parse_bindings(config) if config else {}
-    summary, problem = _summary(info.path)
-    for kind in KINDS:
-        value = (summary or {}).get(kind) or info.bindings.get(f"train.{kind}")
-        if value:
-            info.components[kind] = component_name(value)
-    info.seed = (summary or {}).get("seed", info.bindings.get(SEED_KEY, 0))
-    try:
-        info.seed = int(info.seed)
-    except (TypeError, ValueError):
-        pass
-    if problem:
-        info.note = problem
-        return info
-    summary = summary or {}
-    info.status = str(summary.get("status") or ("started" if not summary else "corrupt"))
-    metrics = summary.get("final_metrics")
-    metrics = metrics if isinstance(metrics, dict) else {}
-    metrics = {**metrics, **{k: summary.get(k) for k in RUN_STATS}}  # speed from the summary
-    info.metrics = {k: float(v) for k, v in metrics.items()
-                    if isinstance(v, (int, float)) and math.isfinite(v)}
-    if info.status == "finished" and not set(info.metrics) - set(RUN_STATS):
-        info.status, info.note = "corrupt", "finished without final metrics"
-    elif info.status in ("running", "interrupted", "started"):
-        info.note = f"step {tail(info.path, 'loss').get('step') or 0}/{summary.get('steps', '?')}"
-    elif info.status == "failed":
-        info.note = str(summary.get("error") or "")[:80]
-    return info
 
 
 def _norm(value) -> str:
@@ -178,8 +81,10 @@ class Board:
             if len(values) == 1:
                 self.constants[kind] = values.pop()
         self.groups = self._group()
-        if sort:
-            self._sort(sort)
+        self.sort = sort or main_metric(self.metrics) or next(
+            (m for m in self.metrics if m in _METRIC_GOAL), None)  # best-first by default
+        if self.sort:
+            self._sort(self.sort)
 
     def value(self, run: RunInfo, column: str):
         if column == "seed":
@@ -238,28 +143,50 @@ class Board:
             return None
         return (min(have) if goal == "min" else max(have))[1]
 
-    def rows(self, mark=lambda s: s) -> tuple[list[str], list[list[str]]]:
-        """(header, rows) of text cells; ``mark`` wraps the best cell of each metric."""
+    def header(self) -> list[str]:
+        """Column titles: run, the varying columns, status, n, then each metric with its
+        direction (and ``SIGNED_MARK`` for an estimate that can be < 0)."""
+        return ["run"] + self.columns + ["status", "n"] + [_metric_title(m) for m in self.metrics]
+
+    def ignored(self, group: dict, column: str) -> str | None:
+        """The row's component that ignores ``column`` (its kind or binding key), or None."""
+        components = {**self.constants, **{k: v for k, v in group["key"].items() if k in KINDS and v}}
+        keys = {column} | {k for k, lab in self.labels.items() if lab == column}
+        return next((name for option, name in ignored_options(components).items()
+                     if option in keys), None)
+
+    def rows(self, mark=lambda s: s, dim=lambda s: f"{s} {IGNORED_MARK}") -> tuple[list[str], list[list[str]]]:
+        """(header, rows) of text cells; ``mark`` wraps the best cell of each metric, ``dim``
+        a cell whose option the row's component ignores."""
         best = {m: self.best(m) for m in self.metrics}
-        header = self.columns + ["status", "n"] + [f"{m} ({'lower' if METRIC_GOAL.get(m) == 'min' else 'higher'})"
-                                                   if m in METRIC_GOAL else m for m in self.metrics]
         rows = []
         for i, g in enumerate(self.groups):
-            cells = [str(g["key"][c]) if g["key"][c] is not None else "-" for c in self.columns]
+            cells = [folders(g["runs"])]
+            cells += [_key_cell(g["key"][c], dim if self.ignored(g, c) else None) for c in self.columns]
             cells += [g["status"], str(g["n"])]
             for m in self.metrics:
                 cell = _cell(g["stats"].get(m))
                 cells.append(mark(cell) if best[m] == i else cell)
             rows.append(cells)
-        return header, rows
+        return self.header(), rows
+
+    def notes(self) -> list[str]:
+        """Footer lines: which cells are ignored and why, which metrics can be < 0."""
+        seen = sorted({(c, name) for g in self.groups for c in self.columns
+                       if (name := self.ignored(g, c))})
+        out = [f"{IGNORED_MARK} {name} ignores {column}: rows that differ only there repeat one "
+               f"setting" for column, name in seen]
+        note = signed_note(self.metrics)
+        return out + ([note] if note else [])
 
     def write_csv(self, path) -> None:
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(self.columns + ["status", "n"] + [f"{m}_{s}" for m in self.metrics for s in ("mean", "std")])
+            w.writerow(["run"] + self.columns + ["status", "n"]
+                       + [f"{m}_{s}" for m in self.metrics for s in ("mean", "std")])
             for g in self.groups:
                 stats = [x for m in self.metrics for x in (g["stats"].get(m, (None, None))[:2])]
-                w.writerow([g["key"][c] for c in self.columns] + [g["status"], g["n"]]
+                w.writerow([folders(g["runs"])] + [g["key"][c] for c in self.columns] + [g["status"], g["n"]]
                            + ["" if x is None else f"{x:.6g}" for x in stats])
 
     def markdown(self, command: str, title: str = "Leaderboard") -> str:
@@ -270,7 +197,9 @@ class Board:
                  "(seeds); best per metric in bold." + (f" All runs: {const}." if const else ""), "",
                  "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-        return "\n".join(lines) + "\n"
+        notes = self.notes()
+        notes = [re.sub(r"^\*", r"\\*", n) + "  " for n in notes]  # a leading * is no bullet
+        return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 
 def _status(runs: list[RunInfo]) -> str:
@@ -281,6 +210,34 @@ def _status(runs: list[RunInfo]) -> str:
     seen = sorted({r.status for r in runs}, key=lambda s: (order.index(s) if s in order else len(order), s))
     counts = {s: sum(r.status == s for r in runs) for s in seen}
     return "finished" if list(counts) == ["finished"] else ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+def _metric_title(m: str) -> str:
+    """'energy_distance (lower) *': the direction from METRIC_GOAL, the signed mark."""
+    title = f"{m} ({'lower' if METRIC_GOAL[m] == 'min' else 'higher'})" if m in METRIC_GOAL else m
+    return f"{title} {SIGNED_MARK}" if m in SIGNED else title
+
+
+def _key_cell(value, dim) -> str:
+    text = "-" if value is None else str(value)
+    return dim(text) if dim else text
+
+
+def folders(runs: list[RunInfo]) -> str:
+    """The row's run folders in one cell: those of its finished runs by their shared stem
+    ('laplace-a-s{0,1}'), '(+k)' for the others."""
+    done = sorted(r.path.name for r in runs if r.status == "finished")
+    names = done or sorted(r.path.name for r in runs)
+    more = len(runs) - len(names)
+    head = os.path.commonprefix(names)
+    tail = os.path.commonprefix([n[len(head):][::-1] for n in names])[::-1]
+    if len(names) == 1:
+        cell = names[0]
+    elif not head:
+        cell, more = names[0], more + len(names) - 1
+    else:
+        cell = f"{head}{{{','.join(n[len(head):len(n) - len(tail)] for n in names)}}}{tail}"
+    return cell + (f" (+{more})" if more else "")
 
 
 def _cell(stat) -> str:
@@ -342,7 +299,8 @@ def plot_metric(board: Board, metric: str, x: str, path) -> None:
 
 
 def samples_grid(board: Board, path, max_runs: int = 24, cols: int = 3) -> int:
-    """The runs' samples.png side by side in one PNG (in table order); returns how many."""
+    """The runs' samples.png side by side in one PNG (in table order); returns how many.
+    Each samples.png carries its run's name as its title, so the panels get none."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -361,7 +319,6 @@ def samples_grid(board: Board, path, max_runs: int = 24, cols: int = 3) -> int:
             ax.imshow(plt.imread(r.path / "samples.png"))
         except (OSError, ValueError, SyntaxError):
             ax.text(0.5, 0.5, "unreadable samples.png", ha="center")
-        ax.set_title(r.path.name, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -2,11 +2,14 @@
 running run, its step, loss and current metric (the tail of its metrics.jsonl).
 
 On a terminal a rich ``Live`` table redraws in place; otherwise (CI, a log file, slurm
-output) one plain line is printed per state change.
+output) one plain line is printed per state change. When the sweep ends (not on an error or
+Ctrl-C) the view prints the sweep folder's leaderboard (``zoo.sweeps.print_board``): the
+folder holding the jobs' run folders, or ``folder`` when given.
 """
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -57,8 +60,10 @@ class SweepView:
     """``with SweepView(jobs, metric) as view: view.update(states, details)``."""
 
     def __init__(self, jobs, metric: str = "energy_distance", console: Console | None = None,
-                 title: str = "sweep"):
+                 title: str = "sweep", folder=None):
         self.jobs = {j.name: j for j in jobs}
+        parents = [os.path.dirname(os.path.abspath(j.workdir)) for j in jobs]
+        self.folder = folder or (os.path.commonpath(parents) if parents else None)
         self.metric, self.title = metric, title
         self.console = console or Console(stderr=True)
         self.states: dict[str, str] = {}
@@ -75,6 +80,10 @@ class SweepView:
         if self._live:
             self._live.update(self._table())
             self._live.__exit__(*exc)
+        if exc[0] is None and self.folder:
+            from zoo.sweeps.print_board import print_board  # the board reads live.tail
+
+            print_board(self.folder, console=self.console)
 
     def counts(self) -> dict[str, int]:
         return {g: sum(s in members for s in self.states.values()) for g, members in GROUPS.items()}

@@ -27,16 +27,19 @@ def normalise_gin_file(path: str) -> str:
     """A gin file as a path relative to the repository root when it lies inside it.
 
     tools/train.py runs with cwd = the repository root, and the run's config text names
-    the file as given, so the same file must be spelled the same way from any cwd.
+    the file as given, so the same file must be spelled the same way from any cwd. The file is
+    found as ``zoo.config.resolve`` finds it (as given, then from the root).
     """
-    for cand in (Path(path), ROOT / path):
-        if cand.is_file():
-            full = cand.resolve()
-            try:
-                return str(full.relative_to(ROOT))
-            except ValueError:
-                return str(full)
-    raise FileNotFoundError(f"gin file '{path}' not found (looked in . and {ROOT})")
+    from zoo.config import ConfigError, resolve  # late: zoo.config imports zoo (torch)
+
+    try:
+        full = resolve(path).resolve()
+    except ConfigError as err:
+        raise FileNotFoundError(str(err)) from None
+    try:
+        return str(full.relative_to(ROOT))
+    except ValueError:
+        return str(full)
 
 
 def _module(path: Path):

@@ -1,14 +1,14 @@
-"""``data``: images/s of the shard loader (``zoo.data.webdataset.WebLoader``) against a plain
+r"""``data``: images/s of the shard loader (``zoo.data.webdataset.WebLoader``) against a plain
 torchvision ``ImageFolder`` + ``DataLoader`` on the same JPEGs, same crop / flip / batch / workers.
 
-    python tools/bench.py data --images 2000 --image-size 64 --size 64 --batch-size 128 \
+    drift-zoo bench data --images 2000 --image-size 64 --size 64 --batch-size 128 \
         --workers 2 --batches 30 --markdown results/bench_data.md
-    python tools/bench.py data --folder /data/imagenet/train --shards /data/shards/train \
+    drift-zoo bench data --folder /data/imagenet/train --shards /data/shards/train \
         --size 256 --workers 8 --device cuda          (a real tree and its make_shards output)
 
 Without ``--folder`` it draws ``--images`` procedural ``shapes`` images (``--image-size`` pixels,
 JPEG quality 95) into a temporary class-per-folder tree and shards it with
-``tools/make_shards.py`` (no resize, ``--max-per-shard`` 100). Rows:
+``drift-zoo make-shards`` (no resize, ``--max-per-shard`` 100). Rows:
 
     torchvision ImageFolder   PIL decode, v2.RandomResizedCrop(size, scale, ratio) + flip, workers
     WebLoader, CPU decode     PIL decode (JPEG draft) + the same crop / flip, in the workers
@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 from rich.console import Console
 
-from benchmarks.common import Report
+from zoo.bench.common import Report
 
 NAME, HELP = "data", "shard loader (CPU / GPU decode) vs torchvision ImageFolder images/s"
 SCALE, RATIO = (0.8, 1.0), (3 / 4, 4 / 3)
@@ -118,8 +116,7 @@ def measure(make, args, device: torch.device) -> float:
 
 def data_sources(args, tmp: str) -> tuple[str, str]:
     """(image folder, shard folder): given, or drawn from shapes and sharded here."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import make_shards
+    from zoo.cli import make_shards
     folder = args.folder or write_shapes(os.path.join(tmp, "images"), args.images,
                                          args.image_size, args.seed)
     shards = args.shards

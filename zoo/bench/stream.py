@@ -1,6 +1,6 @@
 """``stream``: the streaming (blocked) field of zoo/fields/streaming/__init__.py against the dense field.
 
-    python tools/bench.py stream --threads 2 --markdown results/bench_stream.md
+    drift-zoo bench stream --threads 2 --markdown results/bench_stream.md
 
 Sizes: N generated rows x M = N + P target columns, the generated batch among the negatives
 (self-pairs masked) as in training, no extra negatives; the default N = P = 2048 gives
@@ -31,7 +31,7 @@ from rich.console import Console
 import zoo
 from zoo.fields.streaming import stream_field, stream_scale
 
-from benchmarks.common import Report, ints, median_time, mixture
+from zoo.bench.common import Report, ints, median_time, mixture
 
 NAME, HELP = "stream", "streaming (blocked) meanshift/split field vs the dense field"
 
@@ -138,7 +138,7 @@ def run(args) -> Report:
         with console.status(f"memory, M = {args.memory_size}"):
             report.rows.append(memory_row(args))
     report.notes = [f"GEMM: [{args.gemm_size}]^2 fp32 matmul, {rate:.1f} GFLOP/s in this run. "
-                    "See `python tools/bench.py stream --help` for the flop count and definitions.",
+                    "See `drift-zoo bench stream --help` for the flop count and definitions.",
                     f"{args.repeats} timed repeats after a warm-up, seed {args.seed}; timings on a "
                     "shared machine are noisy."]
     return report

@@ -1,6 +1,6 @@
-"""``faiss``: the field on the k nearest positives of a FAISS index against the exact full-bank field.
+r"""``faiss``: the field on the k nearest positives of a FAISS index against the exact full-bank field.
 
-    python tools/bench.py faiss --banks 100000,1000000 --dim 64 --n 256 --ks 16,64,256 \
+    drift-zoo bench faiss --banks 100000,1000000 --dim 64 --n 256 --ks 16,64,256 \
         --indexes flat,ivf,hnsw --threads 1 --markdown results/bench_faiss.md
 
 A clustered bank (Gaussian mixture, ``--modes`` modes, std 0.25) of M rows and N generated rows
@@ -31,7 +31,7 @@ from zoo.positives.faiss_bank import PositiveBank
 from zoo.kernels import cdist
 from zoo.positives.knn_positives import knn_positives, knn_rows, per_row_split
 
-from benchmarks.common import Report, ints, median_time
+from zoo.bench.common import Report, ints, median_time
 
 NAME, HELP = "faiss", "FAISS k-nearest positives from a large bank vs the exact full-bank field"
 

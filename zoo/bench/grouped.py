@@ -1,6 +1,6 @@
 """``grouped``: the drift loss on many small groups (image training) against a straight port.
 
-    python tools/bench.py grouped --threads 2 --markdown results/bench_grouped.md
+    drift-zoo bench grouped --threads 2 --markdown results/bench_grouped.md
 
 Image training drifts many small groups at once: classes x locations of every feature set, B
 groups of N generated, P positive and Q extra negative samples of D channels (the generated
@@ -35,7 +35,7 @@ from rich.console import Console
 import zoo
 from zoo.drift import drift
 
-from benchmarks.common import Report
+from zoo.bench.common import Report
 
 NAME, HELP = "grouped", "drift on many small groups: straight port vs dense, split, streaming"
 
@@ -150,5 +150,5 @@ def run(args) -> Report:
                 report.rows.append(row(label, shape, args))
     report.notes = [f"Median {args.clock} time of {args.rounds} interleaved rounds (one warm-up call per path), "
                     f"seed {args.seed}. speed-up = port / default; err = max|goal - goal_port| / "
-                    "max|goal_port| of the default path. See `python tools/bench.py grouped --help`."]
+                    "max|goal_port| of the default path. See `drift-zoo bench grouped --help`."]
     return report

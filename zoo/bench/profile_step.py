@@ -1,6 +1,6 @@
 """``profile_step``: where one image training step spends its time, by phase, and steps/s.
 
-    python tools/bench.py profile_step --threads 2 --markdown results/profile_step.md
+    drift-zoo bench profile_step --threads 2 --markdown results/profile_step.md
 
 Runs ``zoo.run.train.train`` for ``--steps`` steps of each recipe in a temporary run folder and
 times every phase of a step by wrapping the functions the loop calls (no change to the loop):
@@ -38,7 +38,7 @@ import zoo
 from zoo.run import batches, feature_step
 from zoo.run import train as train_lib
 
-from benchmarks.common import Report
+from zoo.bench.common import Report
 
 NAME, HELP = "profile_step", "one image training step by phase (generator, encoder, drift, optimizer)"
 
@@ -176,5 +176,5 @@ def run(args) -> Report:
                                       for p in PHASES), f"{total / t['steps']:.3f}",
                             f"{t['steps'] / total:.2f}"])
     report.notes = [f"CPU seconds per step, summed over {args.steps - 1} steps after one warm-up "
-                    f"step, seed {args.seed}; see `python tools/bench.py profile_step --help`."]
+                    f"step, seed {args.seed}; see `drift-zoo bench profile_step --help`."]
     return report

@@ -1,7 +1,7 @@
-"""``landmark``: the Nystrom ``landmark`` field against the exact ``split`` field (whose attraction
+r"""``landmark``: the Nystrom ``landmark`` field against the exact ``split`` field (whose attraction
 it approximates) and the release's ``meanshift``.
 
-    python tools/bench.py landmark --sizes 1024,4096 --dims 2,64 --landmarks 64,256 \
+    drift-zoo bench landmark --sizes 1024,4096 --dims 2,64 --landmarks 64,256 \
         --threads 1 --markdown results/bench_landmark.md
 
 On an isotropic Gaussian mixture (8 modes) with N = P = Q, the generated batch among the
@@ -18,7 +18,7 @@ from rich.console import Console
 import zoo
 from zoo.kernels import cdist
 
-from benchmarks.common import Report, ints, median_time, mixture
+from zoo.bench.common import Report, ints, median_time, mixture
 
 NAME, HELP = "landmark", "Nystrom landmark field vs split / meanshift"
 

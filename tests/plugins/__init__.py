@@ -1,0 +1,1 @@
+"""Example plug-ins: components registered from outside ``zoo/`` (see zoo/plugins.py)."""

@@ -1,0 +1,168 @@
+r"""Train the ``mae`` feature encoder by masked reconstruction on an image dataset.
+
+    drift-zoo train-encoder --dataset digits --out results/runs/encoders/mae_digits.pt
+    drift-zoo train-encoder --dataset shapes --out results/runs/encoders/mae_shapes.pt \
+        --base_channels 16 --steps 2000
+
+As the drifting release's MAE (lambertae/drifting JAX ``models/mae_model.py``,
+``MAEResNetJAX.__call__``, ``make_patch_mask``, ``_UNetDecoder``): every mask patch (``--mask_patch``
+pixels square, after the space-to-depth of ``--input_patch_size``) of an image is masked with
+probability r ~ U[--mask_ratio_min, --mask_ratio_max] (one r per image); the encoder
+(``zoo.encoders.mae.ResNet``) sees x (1 - mask), a light UNet decoder (upsample, concatenate the
+skip map, GN, two conv-GN-ReLU per level, 1x1 head) reconstructs x, and the loss is the mean
+squared error over the masked values. AdamW, seeded (data, init, masks). The held-out masked
+loss is measured before and after training on fixed images and masks. Writes the encoder's
+state dict to --out (``weights_only`` loadable; the decoder is dropped) and --out with suffix
+.json (architecture, shape, recipe, losses); ``mae.path = '<out>'`` then uses it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from zoo.cli import parser
+from zoo.encoders.mae import ResNet, conv_gn, gn_groups, save_encoder, space_to_depth
+from zoo.run.report import print_error
+
+
+class UpBlock(nn.Module):
+    """Resize h to the skip's size, concatenate, GN, two conv3x3-GN-ReLU -> [N, cout, H, W]."""
+
+    def __init__(self, cin: int, cskip: int, cout: int):
+        super().__init__()
+        self.norm = nn.GroupNorm(gn_groups(cin + cskip), cin + cskip)
+        self.convs = nn.Sequential(conv_gn(cin + cskip, cout, 3), nn.ReLU(),
+                                   conv_gn(cout, cout, 3), nn.ReLU())
+
+    def forward(self, h, skip):
+        h = nn.functional.interpolate(h, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.convs(self.norm(torch.cat([h, skip], dim=1)))
+
+
+class UNetDecoder(nn.Module):
+    """Maps {conv1, layer1..layerK} of ``ResNet`` back to the (space-to-depth) input."""
+
+    def __init__(self, channels: list[int], out_channels: int):
+        super().__init__()
+        self.bridge = nn.Sequential(conv_gn(channels[-1], channels[-1], 3), nn.ReLU())
+        self.ups = nn.ModuleList(UpBlock(channels[i + 1], channels[i], channels[i])
+                                 for i in reversed(range(len(channels) - 1)))
+        self.head = nn.Conv2d(channels[0], out_channels, 1)
+
+    def forward(self, maps: dict) -> torch.Tensor:
+        feats = list(maps.values())                       # conv1, layer1, ..., layerK
+        h = self.bridge(feats[-1])
+        for up, skip in zip(self.ups, reversed(feats[:-1])):
+            h = up(h, skip)
+        return self.head(h)
+
+
+def patch_mask(n: int, h: int, w: int, patch: int, lo: float, hi: float,
+               generator: torch.Generator) -> torch.Tensor:
+    """[n, 1, h, w] float mask, 1 = masked: each patch x patch cell masked with prob. r_i."""
+    ratio = torch.rand(n, generator=generator) * (hi - lo) + lo
+    cells = (torch.rand(n, h // patch, w // patch, generator=generator) < ratio[:, None, None])
+    return cells.float().repeat_interleave(patch, 1).repeat_interleave(patch, 2)[:, None]
+
+
+def masked_loss(net, decoder, x, mask) -> torch.Tensor:
+    """Mean squared error over the masked values of the space-to-depth input x [N, C', H', W']."""
+    maps, _ = net.encode(x * (1 - mask))
+    err = (decoder(maps) - x).pow(2) * mask
+    return err.sum() / (mask.sum() * x.shape[1]).clamp(min=1.0)
+
+
+def _progress(quiet: bool):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    return Progress(TextColumn("[bold]mae"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("masked MSE {task.fields[loss]:.4f}"), TimeRemainingColumn(),
+                    console=Console(stderr=True), disable=quiet, refresh_per_second=4)
+
+
+def parse(argv):
+    ap = parser("train-encoder", __doc__)
+    ap.add_argument("--dataset", default="digits", help="a registered image dataset (digits, shapes)")
+    ap.add_argument("--out", required=True, help="state dict path (.pt); its .json is written next to it")
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--weight_decay", type=float, default=0.05)
+    ap.add_argument("--base_channels", type=int, default=8)
+    ap.add_argument("--layers", default="1,1,1,1", help="blocks per stage, comma separated")
+    ap.add_argument("--input_patch_size", type=int, default=1)
+    ap.add_argument("--mask_patch", type=int, default=None, help="default: 2 below 16 pixels, else 4")
+    ap.add_argument("--mask_ratio_min", type=float, default=0.75)
+    ap.add_argument("--mask_ratio_max", type=float, default=0.75)
+    ap.add_argument("--eval_batch", type=int, default=512)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    return ap.parse_args(argv)
+
+
+def train_encoder(args) -> dict:
+    """Train, save, and return the config written to the .json."""
+    import zoo
+
+    dataset = zoo.build("dataset", args.dataset)
+    shape = getattr(dataset, "shape", None)
+    if shape is None:
+        raise ValueError(f"dataset '{args.dataset}' is not an image dataset (no shape)")
+    c, h, w = shape
+    p = args.input_patch_size
+    patch = args.mask_patch or (2 if h // p < 16 else 4)
+    layers = tuple(int(v) for v in args.layers.split(","))
+    if h % p or (h // p) % patch or (w // p) % patch or not 0 <= args.mask_ratio_min <= \
+            args.mask_ratio_max <= 1 or args.steps < 1 or args.batch < 2:
+        raise ValueError(f"need H, W divisible by input_patch_size * mask_patch ({p} * {patch}) "
+                         f"for shape {shape}, 0 <= mask_ratio_min <= mask_ratio_max <= 1, "
+                         f"steps >= 1 and batch >= 2")
+    torch.manual_seed(args.seed)
+    net = ResNet(c, args.base_channels, layers, p)
+    decoder = UNetDecoder(net.channels, c * p * p)
+    opt = torch.optim.AdamW([*net.parameters(), *decoder.parameters()], lr=args.lr,
+                            weight_decay=args.weight_decay)
+    data_gen = torch.Generator().manual_seed(args.seed)
+    eval_x = space_to_depth(dataset.held_out(args.eval_batch).view(-1, *shape), p)
+    eval_mask = patch_mask(len(eval_x), h // p, w // p, patch, args.mask_ratio_min,
+                           args.mask_ratio_max, torch.Generator().manual_seed(10**6))
+
+    def evaluate() -> float:
+        with torch.no_grad():
+            return masked_loss(net, decoder, eval_x, eval_mask).item()
+
+    before = evaluate()
+    with _progress(args.quiet) as bar:
+        task = bar.add_task("mae", total=args.steps, loss=float("nan"))
+        for step in range(1, args.steps + 1):
+            x = space_to_depth(dataset.sample(args.batch, data_gen).view(-1, *shape), p)
+            mask = patch_mask(len(x), h // p, w // p, patch, args.mask_ratio_min,
+                              args.mask_ratio_max, data_gen)
+            loss = masked_loss(net, decoder, x, mask)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            bar.update(task, completed=step, loss=loss.item())
+    config = dict(in_channels=c, base_channels=args.base_channels, layers=list(layers),
+                  input_patch_size=p, shape=list(shape), dataset=args.dataset, steps=args.steps,
+                  batch=args.batch, lr=args.lr, weight_decay=args.weight_decay, mask_patch=patch,
+                  mask_ratio=[args.mask_ratio_min, args.mask_ratio_max], seed=args.seed,
+                  eval_loss_before=before, eval_loss_after=evaluate())
+    save_encoder(net, args.out, config)
+    return config
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    from rich.console import Console
+
+    try:
+        config = train_encoder(args)
+    except (ValueError, KeyError) as err:
+        return print_error(err)
+    Console(soft_wrap=True).print(
+        f"held-out masked MSE {config['eval_loss_before']:.4f} -> {config['eval_loss_after']:.4f} "
+        f"({config['steps']} steps); wrote {args.out} and {Path(args.out).with_suffix('.json')}")
+    return 0
