@@ -87,7 +87,7 @@ def test_manifest(shards):
     assert (m["size"], m["center_crop"], m["quality"], m["seed"]) == (SIZE, True, 95, 3)
     assert m["latents"] == {"autoencoder": "space_to_depth", "shape": [12, 16, 16],
                             "dtype": "float32"}
-    assert m["source"] == os.path.abspath(src) and "make_shards.py" in m["command"]
+    assert m["source"] == os.path.abspath(src) and "drift-zoo make-shards" in m["command"]
     assert m["skipped"] == []
 
 
@@ -293,3 +293,33 @@ def test_batched_decode_path_runs_on_cpu(shards):
     datas[3] = datas[3][:40]
     x, keep, failed = decode_gpu(datas, Augment(SIZE, train=True), random.Random(0), "cpu")
     assert len(x) == 7 and 3 not in keep.tolist() and list(failed) == [3]
+
+
+# ----------------------------------------------------------------------------- train-encoder
+
+def test_train_encoder_from_shards(shards, tmp_path, capsys):
+    """``drift-zoo train-encoder --dataset webdataset --shards DIR --val_shards DIR`` trains the
+    MAE on streamed shard images (it used to fail with a TypeError: no urls)."""
+    import json
+
+    from zoo.cli import main as drift_zoo
+    from zoo.encoders.mae import ResNet
+
+    out = tmp_path / "mae.pt"
+    urls = expand_urls(shards[1])
+    args = ["train-encoder", "--dataset", "webdataset", "--shards", "::".join(urls[1:]),
+            "--val_shards", urls[0], "--out", str(out), "--steps", "3", "--batch", "8",
+            "--eval_batch", "16", "--input_patch_size", "2", "--workers", "0", "--quiet"]
+    assert drift_zoo(args) == 0
+    config = json.loads(out.with_suffix(".json").read_text())
+    assert config["dataset"] == "webdataset" and config["shape"] == [3, SIZE, SIZE]
+    assert config["val_shards"] == urls[0] and config["steps"] == 3
+    assert np.isfinite(config["eval_loss_before"]) and np.isfinite(config["eval_loss_after"])
+    net = ResNet(3, config["base_channels"], tuple(config["layers"]), 2)
+    net.load_state_dict(torch.load(out, weights_only=True))
+    capsys.readouterr()
+    assert drift_zoo(["train-encoder", "--dataset", "webdataset", "--out", str(out)]) == 2
+    assert "pass --shards DIR" in capsys.readouterr().err
+    assert drift_zoo(["train-encoder", "--dataset", "shapes", "--shards", shards[1],
+                      "--out", str(out)]) == 2
+    assert "--shards feeds --dataset webdataset, not 'shapes'" in capsys.readouterr().err
