@@ -323,3 +323,62 @@ def test_train_encoder_from_shards(shards, tmp_path, capsys):
     assert drift_zoo(["train-encoder", "--dataset", "shapes", "--shards", shards[1],
                       "--out", str(out)]) == 2
     assert "--shards feeds --dataset webdataset, not 'shapes'" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- exact resume
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_dataset_state_restores_stream_and_banks(shards, workers):
+    """state_dict -> load_state_dict in a new dataset (whose stream was elsewhere): the banks
+    and the next draws equal the uninterrupted dataset's, with and without DataLoader workers."""
+    make = lambda: build("dataset", "webdataset", urls=shards[1], batch_size=8, per_class=4,
+                         global_size=16, shuffle_buffer=20, num_workers=workers,
+                         prefill_limit=2000)
+    labels, g = torch.tensor([0, 1, 1, 4]), torch.Generator().manual_seed(0)
+    ds = make()
+    for _ in range(3):
+        ds.sample_class(labels, g)
+    state, rng = ds.state_dict(), g.get_state()
+    assert state["batches"] > 3
+    banks = {k: v.clone() for k, v in ds.banks.state_dict().items()}
+    ahead = [ds.sample_class(labels, g) for _ in range(2)] + [ds.sample(4, g)]
+    other = make()
+    other.sample(4, torch.Generator().manual_seed(9))  # a stream elsewhere: reset by the load
+    other.load_state_dict(state)
+    for key, value in banks.items():
+        assert torch.equal(other.banks.state_dict()[key], value), key
+    g.set_state(rng)
+    again = [other.sample_class(labels, g) for _ in range(2)] + [other.sample(4, g)]
+    for a, b in zip(ahead, again):
+        assert torch.equal(a, b)
+    ds.close()
+    other.close()
+
+
+def test_shard_fed_run_sigkill_and_resume_is_bit_identical(shards, tmp_path, monkeypatch):
+    """A run streaming positives from shards, SIGKILLed after a checkpoint and resumed, ends
+    bit-identical to the uninterrupted run (tests/killer.py, as the toy resume test). One
+    thread in every process: convolutions reduce in a thread-count-dependent order."""
+    import json
+
+    from tests.test_train import kill_and_resume
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the killer subprocess inherits it
+
+    urls = expand_urls(shards[1])
+    args = ["--gin_file", "gin/experiments/shapes.gin", "--no_progress"] + [
+        arg for p in [
+            "train.dataset = @webdataset()", f"webdataset.urls = '{'::'.join(urls[1:])}'",
+            f"webdataset.val_urls = '{urls[0]}'", "webdataset.num_workers = 0",
+            "webdataset.device = 'cpu'", "webdataset.batch_size = 8",
+            "webdataset.per_class = 4", "webdataset.global_size = 16",
+            "webdataset.shuffle_buffer = 16", "conv.width = 8", "conv.noise_dim = 8",
+            "train.classes_per_step = 2", "train.batch_size = 8", "train.data_batch_size = 8",
+            "train.uncond_per_class = 2", "train.steps = 24", "train.checkpoint_every = 7",
+            "train.log_every = 1", "train.eval_every = 0", "train.eval_samples = 16"]
+        for arg in ("--gin_param", p)]
+    a, b, killed_at = kill_and_resume(args, tmp_path, 24)
+    assert killed_at == 21 and a["dataset"] == b["dataset"] and a["dataset"]["batches"] > 24
+    losses = [[r["loss"] for r in map(json.loads, (tmp_path / d / "metrics.jsonl").read_text()
+                                      .splitlines()) if r["kind"] == "train"] for d in "ab"]
+    assert losses[0] == losses[1]
