@@ -49,7 +49,12 @@ def test_tree_has_the_imagenet_layout(tree):
     assert lines == [f"{w} {name}" for w, name in zip(wnids, SHAPES)]
 
 
-def test_jpegs_decode_to_rgb_of_the_size(tree):
+def test_jpegs_decode_to_rgb_of_the_size(tree, tmp_path):
+    small = make_imagenet_mini(tmp_path / "s", size=16, train_per_class=1, val_per_class=1,
+                               progress=False)
+    assert small["size"] == 16
+    with Image.open(next((tmp_path / "s" / "train").rglob("*.JPEG"))) as im:
+        assert im.size == (16, 16)
     for p in list((tree / "train").rglob("*.JPEG"))[:5] + list((tree / "val").rglob("*.JPEG"))[:5]:
         with Image.open(p) as im:
             assert (im.format, im.mode, im.size) == ("JPEG", "RGB", (SIZE, SIZE))

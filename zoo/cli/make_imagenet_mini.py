@@ -21,7 +21,6 @@ seeded ``2 seed``, val images under ``2 seed + 1`` (disjoint streams); RGB JPEG 
 """
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import torch
@@ -54,9 +53,10 @@ def build_dataset(name: str, size: int):
     """The registered dataset ``name`` (with ``size`` when it takes one); ValueError unless it is
     a class-conditional image dataset."""
     import zoo
+    from zoo.config_hints import parameters
     from zoo.registry import lookup
 
-    kwargs = {"size": size} if "size" in inspect.signature(lookup("dataset", name)).parameters else {}
+    kwargs = {"size": size} if "size" in parameters(lookup("dataset", name)) else {}
     ds = zoo.build("dataset", name, **kwargs)
     shape = getattr(ds, "shape", None)
     if shape is None or len(shape) != 3 or shape[0] not in (1, 3) or not ds.num_classes:
