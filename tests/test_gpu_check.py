@@ -51,6 +51,12 @@ def test_main_writes_the_table_and_fails_on_a_failed_check(tmp_path, monkeypatch
     assert drift_zoo(["gpu-check", "--out", str(out)]) == 1
 
 
+def test_only_names_unknown_checks(capsys):
+    assert drift_zoo(["gpu-check", "--only", "faiss,nvjpeg"]) == 2
+    assert "unknown check(s) ['nvjpeg']; --only takes a comma-separated subset of train_step" \
+        in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("name,number", [
     ("train_step", r"loss \d+\.\d{4}"), ("faiss", r"recall@10 1\.0000"),
     ("jpeg_decode", r"\d\.\d{3} levels"), ("loader", r"\d+ images/s"),

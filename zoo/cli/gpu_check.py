@@ -246,12 +246,18 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from rich.console import Console
 
+    names = args.only.split(",") if args.only else None
+    unknown = sorted(set(names or ()) - set(CHECKS))
+    if unknown:
+        from zoo.run.report import print_error
+        return print_error(f"gpu-check: unknown check(s) {unknown}; --only takes a comma-separated "
+                           f"subset of {', '.join(CHECKS)}")
     if not torch.cuda.is_available():
         Console(soft_wrap=True).print(NO_CUDA, highlight=False)
         return 0
     from zoo.bench.common import machine
 
-    rows = run_checks("cuda", names=args.only.split(",") if args.only else None)
+    rows = run_checks("cuda", names=names)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(markdown(rows, machine("cuda")))
     Console(soft_wrap=True).print(markdown(rows, machine("cuda")), highlight=False)
