@@ -27,10 +27,12 @@ COMMANDS = {  # command -> (module, one line)
     "probe": ("probe", "the field (or a trained generator) on a grid: arrows and losses"),
     "strays": ("strays", "which samples k-NN precision misses, and where they lie"),
     "toy-table": ("toy_table", "the toy table: every toy dataset x field, one run each"),
+    "make-imagenet-mini": ("make_imagenet_mini", "a miniature ImageNet JPEG tree from an image dataset"),
     "make-shards": ("make_shards", "an image folder into WebDataset tar shards"),
     "train-encoder": ("train_encoder", "train a frozen feature encoder (MAE) for image runs"),
     "train-evaluator": ("train_evaluator", "train the classifier behind the image metrics"),
     "alpha-table": ("alpha_table", "metrics per guidance scale of class-conditional runs"),
+    "gpu-check": ("gpu_check", "exercise every CUDA path; a markdown table of results"),
 }
 IMPORT_HELP = ("global option --import MODULE_OR_PATH (repeatable, before or after the command): "
                "load a plug-in module (a dotted name on sys.path or the current folder, or a .py "

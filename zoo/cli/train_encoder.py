@@ -3,6 +3,12 @@ r"""Train the ``mae`` feature encoder by masked reconstruction on an image datas
     drift-zoo train-encoder --dataset digits --out results/runs/encoders/mae_digits.pt
     drift-zoo train-encoder --dataset shapes --out results/runs/encoders/mae_shapes.pt \
         --base_channels 16 --steps 2000
+    drift-zoo train-encoder --dataset webdataset --shards /data/shards/train \
+        --val_shards /data/shards/val --out mae_imagenet.pt --input_patch_size 4 --workers 8
+
+``--shards`` (WebDataset tar shards of ``drift-zoo make-shards``; implies ``--dataset
+webdataset``) streams the training images through the ``webdataset`` dataset's rings and takes
+the held-out images from ``--val_shards`` (without it, the first shard is held out).
 
 As the drifting release's MAE (lambertae/drifting JAX ``models/mae_model.py``,
 ``MAEResNetJAX.__call__``, ``make_patch_mask``, ``_UNetDecoder``): every mask patch (``--mask_patch``
@@ -84,7 +90,11 @@ def _progress(quiet: bool):
 
 def parse(argv):
     ap = parser("train-encoder", __doc__)
-    ap.add_argument("--dataset", default="digits", help="a registered image dataset (digits, shapes)")
+    ap.add_argument("--dataset", default=None,
+                    help="a registered image dataset (default digits; webdataset with --shards)")
+    ap.add_argument("--shards", default=None, help="shard folder / URLs for --dataset webdataset")
+    ap.add_argument("--val_shards", default=None, help="held-out shards (default: the first shard)")
+    ap.add_argument("--workers", type=int, default=2, help="shard-decoding DataLoader workers")
     ap.add_argument("--out", required=True, help="state dict path (.pt); its .json is written next to it")
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=128)
@@ -102,11 +112,38 @@ def parse(argv):
     return ap.parse_args(argv)
 
 
-def train_encoder(args) -> dict:
-    """Train, save, and return the config written to the .json."""
+def build_dataset(args):
+    """The training images: ``args.dataset``, or the ``webdataset`` dataset over ``--shards``
+    (pixels, decoded on the CPU by ``--workers`` workers, batches of ``--batch``)."""
     import zoo
 
-    dataset = zoo.build("dataset", args.dataset)
+    if args.shards is None:
+        args.dataset = args.dataset or "digits"
+        if args.dataset == "webdataset":
+            raise ValueError("train-encoder: --dataset webdataset reads shards: pass --shards DIR "
+                             "(drift-zoo make-shards output) and optionally --val_shards DIR")
+        return zoo.build("dataset", args.dataset)
+    if args.dataset not in (None, "webdataset"):
+        raise ValueError(f"train-encoder: --shards feeds --dataset webdataset, not "
+                         f"'{args.dataset}'; drop one of them")
+    args.dataset = "webdataset"
+    return zoo.build("dataset", "webdataset", urls=args.shards, val_urls=args.val_shards,
+                     num_workers=args.workers, device="cpu", batch_size=args.batch,
+                     seed=args.seed, conditional=False)
+
+
+def train_encoder(args) -> dict:
+    """Train, save, and return the config written to the .json (shard workers stopped after)."""
+    dataset = build_dataset(args)
+    try:
+        return fit(args, dataset)
+    finally:
+        if hasattr(dataset, "close"):
+            dataset.close()
+
+
+def fit(args, dataset) -> dict:
+    """Train the MAE on ``dataset``, save the encoder, return its config."""
     shape = getattr(dataset, "shape", None)
     if shape is None:
         raise ValueError(f"dataset '{args.dataset}' is not an image dataset (no shape)")
@@ -150,6 +187,8 @@ def train_encoder(args) -> dict:
                   batch=args.batch, lr=args.lr, weight_decay=args.weight_decay, mask_patch=patch,
                   mask_ratio=[args.mask_ratio_min, args.mask_ratio_max], seed=args.seed,
                   eval_loss_before=before, eval_loss_after=evaluate())
+    if args.shards is not None:
+        config["shards"], config["val_shards"] = args.shards, args.val_shards
     save_encoder(net, args.out, config)
     return config
 
@@ -160,7 +199,7 @@ def main(argv=None) -> int:
 
     try:
         config = train_encoder(args)
-    except (ValueError, KeyError) as err:
+    except (ValueError, KeyError, FileNotFoundError) as err:
         return print_error(err)
     Console(soft_wrap=True).print(
         f"held-out masked MSE {config['eval_loss_before']:.4f} -> {config['eval_loss_after']:.4f} "

@@ -15,6 +15,17 @@ to [-1, 1]). The first call prefills until every class ring holds an item. ``hel
 centre-cropped, no flip. ``size`` and the classes default to the shards' ``manifest.json``;
 ``field="npy"`` trains on the stored latents [c, h, w] instead of the images [3, S, S].
 
+Checkpoint (exact resume, ``zoo.run.state.State``): ``state_dict()`` = {"batches": number of
+streamed batches pushed so far}; ``load_state_dict`` restarts the stream from its seed and
+replays that many batches into fresh banks, so stream position *and* banks are those of the
+uninterrupted run (the banks are not stored: at ImageNet scale, 1000 classes x 64 slots of
+3 x 256 x 256 bytes, they would be 12 GB; the price is re-reading the consumed stream once on
+resume). Exact with any ``num_workers`` for the same (seed, num_workers, world size): every
+worker's shard order, shuffle buffer and crops are seeded by (seed, epoch, rank, worker) and the
+DataLoader returns worker batches in a fixed round-robin order. Under DDP every rank replays
+the count rank 0 saved, which is its own count unless GPU decode failures dropped rows on some
+rank (then that rank's stream differs after resume).
+
     ds = build("dataset", "webdataset", urls="/data/shards/train", val_urls="/data/shards/val")
 """
 from __future__ import annotations
@@ -93,7 +104,7 @@ class webdataset(Dataset):
                                  self.loader.device)
         self.push_per_call = int(push_per_call or batch_size)
         self.prefill_limit = int(prefill_limit or max(10_000, 50 * self.k))
-        self.seed, self._stream, self._held = seed, None, None
+        self.seed, self._stream, self._held, self._batches = seed, None, None, 0
 
     # ------------------------------------------------------------------ streaming into the banks
 
@@ -106,6 +117,7 @@ class webdataset(Dataset):
         except StopIteration:
             raise ValueError("webdataset: the shard stream ended; it should be endless") from None
         self.banks.push(x, labels)
+        self._batches += 1
         return len(labels)
 
     def _prefill(self) -> None:
@@ -132,6 +144,22 @@ class webdataset(Dataset):
         """Bank items [n, *shape] -> [n, dim] float rows (uint8 images -> [-1, 1]) on device."""
         x = x.to(device).reshape(len(x), self.dim)
         return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x.float()
+
+    # ------------------------------------------------------------------ checkpoint
+
+    def state_dict(self) -> dict:
+        """{"batches": streamed batches pushed into the banks so far} (module doc)."""
+        return {"batches": self._batches}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restart the stream and replay ``state["batches"]`` batches into emptied banks, so the
+        next draw is the uninterrupted run's (module doc)."""
+        self.close()
+        self.banks.load_state_dict({k: torch.zeros_like(v) for k, v in
+                                    self.banks.state_dict().items()})
+        self._batches = 0
+        for _ in range(int(state.get("batches", 0))):
+            self._pull()
 
     # ------------------------------------------------------------------ the protocol
 

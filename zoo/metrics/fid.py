@@ -149,6 +149,13 @@ def _device(device) -> torch.device:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")  # what clean-fid reads from a folder
 
 
+def image_count(directory) -> int:
+    """Images under ``directory`` at any depth (clean-fid globs ``**/*.<ext>``), so a
+    class-per-folder tree (``train/<class>/*.JPEG``) counts its files; suffixes any case."""
+    return sum(1 for p in Path(directory).rglob("*")
+               if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
 @register("metric", "fid")
 def fid(dir1, dir2, inception: str | None = None, feature_extractor=None,
         device: str | None = None, batch_size: int = 64, num_workers: int = 0) -> float:
@@ -163,9 +170,9 @@ def fid(dir1, dir2, inception: str | None = None, feature_extractor=None,
     for d in (dir1, dir2):
         if not Path(d).is_dir():
             raise FileNotFoundError(f"fid: image folder {d} does not exist")
-        if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in Path(d).iterdir()):
-            raise ValueError(f"fid: image folder {d} holds no images ({', '.join(IMAGE_SUFFIXES)}); "
-                             "write samples with tools/sample.py --png_dir DIR")
+        if image_count(d) == 0:
+            raise ValueError(f"fid: image folder {d} holds no images ({', '.join(IMAGE_SUFFIXES)}) "
+                             "at any depth; write samples with drift-zoo sample --png_dir DIR")
     dev, resize = _device(device), None
     if feature_extractor is None:
         feature_extractor = load_inception(inception, dev)

@@ -1,7 +1,11 @@
 """What a checkpoint holds: the whole training state of a run, so a resumed run is bit-identical.
 
     State = (model, EMA, optimizer, noise and data RNG streams, negatives' state (a queue),
-             positives' state (banks), step, wall time)
+             positives' state (banks), the dataset's stream state, step, wall time)
+
+The dataset's part is its ``state_dict()`` when it has one (``webdataset``: the stream position,
+from which its sample banks are rebuilt on load); in-memory datasets have none (their draws
+depend on the data RNG stream only).
 
 ``to_dict()`` is what ``zoo.run.folder.Run.save_checkpoint`` writes (tensors and plain containers only,
 loadable with ``weights_only=True``); ``load(ckpt)`` restores it. ``nonfinite(ckpt)`` names the
@@ -58,6 +62,7 @@ class State:
     step: int = 0
     wall: float = 0.0
     net: torch.nn.Module | None = None  # what the step calls: DDP(model) under torchrun
+    dataset: object = None  # a streaming dataset with state_dict / load_state_dict, else ignored
 
     def __post_init__(self):
         self.net = self.model if self.net is None else self.net
@@ -67,7 +72,11 @@ class State:
                 "opt": self.opt.state_dict(), "rng_noise": self.noise.get_state(),
                 "rng_data": self.data.get_state(), "wall_time": self.wall,
                 "negatives": self.negatives.state_dict(),
-                "positives": self.positives.state_dict()}
+                "positives": self.positives.state_dict(), "dataset": self._dataset_state()}
+
+    def _dataset_state(self) -> dict:
+        save = getattr(self.dataset, "state_dict", None)
+        return save() if callable(save) else {}
 
     def load(self, ckpt: dict) -> None:
         self.model.load_state_dict(ckpt["model"])
@@ -77,4 +86,6 @@ class State:
         self.data.set_state(ckpt["rng_data"])
         self.negatives.load_state_dict(ckpt.get("negatives", {}))
         self.positives.load_state_dict(ckpt.get("positives", {}))
+        if ckpt.get("dataset") and callable(getattr(self.dataset, "load_state_dict", None)):
+            self.dataset.load_state_dict(ckpt["dataset"])
         self.step, self.wall = ckpt["step"], ckpt["wall_time"]

@@ -175,7 +175,8 @@ def _build(settings: TrainConfig) -> State:
     return State(model, copy.deepcopy(model).requires_grad_(False), opt,
                  torch.Generator().manual_seed(settings.seed),
                  torch.Generator().manual_seed(settings.seed + 1),
-                 settings.negatives, settings.positives, net=dist.ddp(model))
+                 settings.negatives, settings.positives, net=dist.ddp(model),
+                 dataset=settings.dataset)
 
 
 @gin.configurable(denylist=["workdir", "config_text", "progress"])
