@@ -70,13 +70,9 @@ def logits(base: torch.Tensor, coefs: torch.Tensor, n_self: int) -> torch.Tensor
     return lg
 
 
-def meanshift_coefs(lg, w, n_neg: int, n_self: int, floor: float) -> torch.Tensor:
-    """R [G,T,N,M] = [-S+ A_neg | S- A_pos] from logits lg (overwritten); w [G,M] or None."""
-    lse_r, lse_c = torch.logsumexp(lg, -1, keepdim=True), torch.logsumexp(lg, -2, keepdim=True)
-    log_floor = 0.5 * math.log(floor) if floor > 0 else -math.inf
-    a = lg.sub_(lse_r, alpha=0.5).sub_(lse_c, alpha=0.5).clamp_(min=max(log_floor, EXP_MIN)).exp_()
-    if n_self:
-        fill_self(a[..., :n_self], 0, math.exp(log_floor))
+def cross_weights(a: torch.Tensor, w, n_neg: int) -> torch.Tensor:
+    """R [G,T,N,M] = [-S+ A_neg | S- A_pos] from the affinities A (in place; weights w [G,M] or
+    None applied first): each side is scaled by the other side's row sum (Alg. 2)."""
     if w is not None:
         a.mul_(w[:, None, None, :])
     a_neg, a_pos = a[..., :n_neg], a[..., n_neg:]
@@ -84,6 +80,16 @@ def meanshift_coefs(lg, w, n_neg: int, n_self: int, floor: float) -> torch.Tenso
     a_neg.mul_(s_pos.neg_())
     a_pos.mul_(s_neg)
     return a
+
+
+def meanshift_coefs(lg, w, n_neg: int, n_self: int, floor: float) -> torch.Tensor:
+    """R [G,T,N,M] = [-S+ A_neg | S- A_pos] from logits lg (overwritten); w [G,M] or None."""
+    lse_r, lse_c = torch.logsumexp(lg, -1, keepdim=True), torch.logsumexp(lg, -2, keepdim=True)
+    log_floor = 0.5 * math.log(floor) if floor > 0 else -math.inf
+    a = lg.sub_(lse_r, alpha=0.5).sub_(lse_c, alpha=0.5).clamp_(min=max(log_floor, EXP_MIN)).exp_()
+    if n_self:
+        fill_self(a[..., :n_self], 0, math.exp(log_floor))
+    return cross_weights(a, w, n_neg)
 
 
 def meanshift_coefs_one_exp(base, coefs, w, n_neg: int, n_self: int, floor: float):
@@ -107,13 +113,7 @@ def meanshift_coefs_one_exp(base, coefs, w, n_neg: int, n_self: int, floor: floa
         return None
     e.mul_(u.div_(e.sum(-1, keepdim=True)).sqrt_()).mul_(k.rsqrt_())
     a = e.clamp_(min=math.sqrt(floor)) if floor > 0 else e
-    if w is not None:
-        a.mul_(w[:, None, None, :])
-    a_neg, a_pos = a[..., :n_neg], a[..., n_neg:]
-    s_neg, s_pos = a_neg.sum(-1, keepdim=True), a_pos.sum(-1, keepdim=True)
-    a_neg.mul_(s_pos.neg_())
-    a_pos.mul_(s_neg)
-    return a
+    return cross_weights(a, w, n_neg)
 
 
 def fold_rowsum(r: torch.Tensor, n_self: int) -> torch.Tensor:
