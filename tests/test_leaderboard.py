@@ -103,6 +103,7 @@ def test_table_groups_seeds_and_marks_status(results, capsys):
     assert _tool_main("leaderboard")([str(results)]) == 0
     out = capsys.readouterr().out
     assert "0.15 +- 0.071" in out and "corrupt" in out and "failed" in out and "11 runs" in out
+    assert "* unbiased estimate: ~0 at a match, may be < 0" in out  # the CLI prints the footer
 
 
 def test_filter_group_by_and_sort(results):

@@ -20,13 +20,12 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from zoo.cli import parser
 from zoo.config import ROOT
 from zoo.run.report import print_error
 from zoo.sweeps.leaderboard import load, plot_metric, samples_grid
+from zoo.sweeps.print_board import show_board
 
 
 def _csv_list(text):
@@ -48,18 +47,6 @@ def _args(argv):
     ap.add_argument("--samples", default=None, metavar="PNG", help="the runs' samples.png side by side")
     ap.add_argument("--out", default=None, help="PNG for --plot (default: <metric>_vs_<x>.png)")
     return ap.parse_args(argv)
-
-
-def _table(board) -> Table:
-    header, rows = board.rows(mark=lambda s: f"[bold green]{s}[/]")
-    const = ", ".join(f"{k}={v}" for k, v in board.constants.items())
-    table = Table(title=f"{len(board.runs)} runs" + (f"  ({const})" if const else ""), title_justify="left")
-    n_left = len(board.columns) + 2
-    for i, h in enumerate(header):
-        table.add_column(escape(h), justify="left" if i < n_left else "right")
-    for row in rows:
-        table.add_row(*[c if i >= n_left else escape(c) for i, c in enumerate(row)])
-    return table
 
 
 def _sweep_commands(roots) -> str:
@@ -89,7 +76,7 @@ def main(argv=None) -> int:
     if not board.runs:
         out.print(f"no run folders under {', '.join(args.roots)}" + (" match the filters" if args.filter else ""))
         return 0
-    out.print(_table(board))
+    show_board(board, out)
     try:
         if args.csv:
             board.write_csv(args.csv)

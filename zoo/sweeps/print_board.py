@@ -98,8 +98,13 @@ def print_board(roots, console: Console | None = None, **kw) -> Board:
     if not board.runs:
         console.print(f"no run folders under {', '.join(map(str, roots))}", highlight=False)
         return board
+    show_board(board, console)
+    return board
+
+
+def show_board(board: Board, console: Console) -> None:
+    """The board's tables at the console's width (no name broken), then its footer notes."""
     for table in board_tables(board, console.width):
         console.print(table)
-    for note in board.notes():  # the footer, at the console's width
+    for note in board.notes():
         console.print(Text(note))
-    return board
