@@ -342,3 +342,21 @@ def test_fid_on_an_empty_folder_is_a_clear_error(tmp_path):
     (tmp_path / "b").mkdir()
     with pytest.raises(ValueError, match="holds no images"):
         fid(tmp_path / "a", tmp_path / "b")
+
+
+def test_sample_grid_rows_carry_the_dataset_class_names(tmp_path, monkeypatch):
+    import zoo.run.sampling
+    from zoo.cli import sample as sample_cmd
+    from zoo.images import grid
+    from zoo.run.sampling import eval_labels, sample
+
+    shapes = build("dataset", "shapes")
+    model = FakeImageModel(shapes)
+    monkeypatch.setattr(zoo.run.sampling, "restore", lambda w, use_ema=True: (model, shapes, None))
+    assert sample_cmd.main(["--workdir", "x", "--num", "12", "--grid", str(tmp_path / "g.png")]) == 0
+    labels = eval_labels(model, 12)
+    named = grid(sample(model, 12, 0), shapes.shape, labels=labels, names=shapes.class_names)[0]
+    indexed = grid(sample(model, 12, 0), shapes.shape, labels=labels)[0]
+    written = np.asarray(Image.open(tmp_path / "g.png"))
+    assert written.shape == named.shape and np.array_equal(written, named)
+    assert not np.array_equal(named, indexed) or named.shape != indexed.shape

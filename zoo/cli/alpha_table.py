@@ -130,7 +130,8 @@ def write_grids(results, directory: Path) -> None:
         n = 8 * (model.num_classes or 1)
         x = sample(model, n, seed, alpha=alpha)
         name = label.replace(" ", "_").replace("alpha_", "") + f"_at{alpha:g}.png"
-        save_grid(directory / name, x, dataset.shape, labels=eval_labels(model, n))
+        save_grid(directory / name, x, dataset.shape, labels=eval_labels(model, n),
+                  names=getattr(dataset, "class_names", None))
 
 
 def markdown(rows, keys, command: str) -> str:

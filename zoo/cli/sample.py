@@ -59,7 +59,8 @@ def main(argv=None) -> int:
         console.print(f"wrote {x.shape[0]} samples of dim {x.shape[1]} to {args.out}")
     if args.grid:
         from zoo.images import save_grid
-        rows, cols = save_grid(args.grid, x, shape, labels=eval_labels(model, args.num))
+        rows, cols = save_grid(args.grid, x, shape, labels=eval_labels(model, args.num),
+                               names=getattr(dataset, "class_names", None))
         console.print(f"wrote a {rows} x {cols} image grid to {args.grid}")
     if args.png_dir:
         from zoo.images import save_pngs

@@ -144,8 +144,13 @@ def _outcome(job: Job, code: int) -> dict:
     detail = detail or f"exit code {code}: {_log_tail(job.workdir)}"
     if summary is None:  # died before training (bad config): remember it, so it is not rerun
         from zoo.run.folder import Run  # late: imports torch
+        from zoo.sweeps.lock import FolderBusy
 
-        Run(job.workdir).update_summary(status="failed", error=detail)
+        try:
+            with Run(job.workdir).lock("sweep") as run:  # one writer, like train and eval
+                run.update_summary(status="failed", error=detail)
+        except FolderBusy:
+            pass  # another writer has the folder now: its summary is the newer word
     return {"name": job.name, "status": "failed", "detail": detail}
 
 
