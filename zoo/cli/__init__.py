@@ -30,6 +30,7 @@ COMMANDS = {  # command -> (module, one line)
     "make-shards": ("make_shards", "an image folder into WebDataset tar shards"),
     "train-encoder": ("train_encoder", "train a frozen feature encoder (MAE) for image runs"),
     "train-evaluator": ("train_evaluator", "train the classifier behind the image metrics"),
+    "train-autoencoder": ("train_autoencoder", "train the conv_ae autoencoder for latent runs"),
     "alpha-table": ("alpha_table", "metrics per guidance scale of class-conditional runs"),
 }
 IMPORT_HELP = ("global option --import MODULE_OR_PATH (repeatable, before or after the command): "
