@@ -54,18 +54,23 @@ def test_conv_ae_missing_weights_says_how_to_make_them(tmp_path):
         build("autoencoder", "conv_ae", path=str(tmp_path / "nope.pt"))
 
 
+@pytest.mark.slow
 def test_train_autoencoder_reconstructs_held_out_shapes(tmp_path):
-    """A short training on 32x32 shapes: held-out MSE (in [-1, 1]) falls 4x below the untrained
-    net's and under 0.06 (PSNR > 18 dB), the weights reload to the same error, latents ~unit."""
+    """A short training on 64x64 shapes (300 steps of 8): held-out MSE (in [-1, 1]) under 0.075
+    -- well below painting each image its mean colour (0.100) or its background (0.122), so the
+    shapes come through the 4 x 8 x 8 latent -- and 4x below the untrained net's; the weights
+    reload to the same error through encode / decode; latents ~unit scale. (The default recipe,
+    1500 steps of 16 at width 16, reaches 0.018: README.)"""
     from zoo.cli.train_autoencoder import main, reconstruction_error
     out = tmp_path / "ae.pt"
-    assert main(["--dataset", "shapes", "--size", str(SIZE), "--steps", "150", "--batch", "16",
-                 "--width", "8", "--lr", "3e-3", "--eval_batch", "64", "--out", str(out),
+    assert main(["--dataset", "shapes", "--size", "64", "--steps", "300", "--batch", "8",
+                 "--width", "16", "--lr", "2e-3", "--eval_batch", "32", "--out", str(out),
                  "--quiet"]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
-    assert meta["eval_mse"] < 0.06 and meta["eval_mse"] < 0.25 * meta["eval_mse_before"]
+    assert meta["eval_mse"] < 0.075 and meta["eval_mse"] < 0.25 * meta["eval_mse_before"]
+    assert meta["eval_psnr"] > 10 * np.log10(4 / 0.075)
     ae = build("autoencoder", "conv_ae", path=str(out))
-    held = build("dataset", "shapes", size=SIZE).held_out(64).view(-1, 3, SIZE, SIZE)
+    held = build("dataset", "shapes", size=64).held_out(32).view(-1, 3, 64, 64)
     assert reconstruction_error(ae.net, held)[0] == pytest.approx(meta["eval_mse"], rel=1e-4)
     round_trip = ae.decode(ae.encode(held)).clamp(-1, 1)
     assert float((round_trip - held).pow(2).mean()) == pytest.approx(meta["eval_mse"], rel=1e-4)
@@ -114,6 +119,18 @@ def test_latent_shards_know_their_autoencoder(images, untrained, tmp_path):
     ds.close()
     pixels = build("dataset", "webdataset", urls=str(out / "train"), num_workers=0, device="cpu")
     assert pixels.autoencoder is None and decoded(pixels, rows)[0] is rows
+
+
+def test_train_autoencoder_from_shards(images, tmp_path):
+    from zoo.cli.train_autoencoder import main
+    out = shards(images, tmp_path / "shards", "space_to_depth")
+    weights = tmp_path / "ae.pt"
+    assert main(["--shards", str(out / "train"), "--val", str(out / "val"), "--steps", "2",
+                 "--width", "4", "--eval_batch", "8", "--out", str(weights), "--quiet"]) == 0
+    meta = json.loads(weights.with_suffix(".json").read_text())
+    assert meta["source"] == str(out / "train") and meta["shape"] == [3, SIZE, SIZE]
+    assert meta["latent_shape"] == [4, 4, 4] and meta["eval_images"] == 8
+    assert build("autoencoder", "conv_ae", path=str(weights)).scale == meta["scale"]
 
 
 def test_a_latent_manifest_whose_autoencoder_is_gone_says_how_to_bind_it(images, tmp_path):

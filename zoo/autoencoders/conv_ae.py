@@ -3,10 +3,11 @@
     encode: x [N, 3, S, S] in [-1, 1] -> z = scale * E(x)      [N, 4, S/8, S/8]
     decode: z -> D(z / scale)                                  [N, 3, S, S]
 
-E: Conv3x3(3 -> w) then three stride-2 stages  [Conv4x4/2 -> GN -> SiLU -> Conv3x3 -> GN -> SiLU]
-(w, 2w, 2w channels), Conv1x1 to 4 latent channels. D mirrors it: Conv3x3(4 -> 2w), three
-stages [nearest 2x upsample -> Conv3x3 -> GN -> SiLU -> Conv3x3 -> GN -> SiLU], Conv3x3 to 3
-channels. Deterministic (no KL term): trained on the mean squared reconstruction error.
+E: three stride-2 stages [Conv4x4/2 -> GN -> SiLU -> Conv3x3 -> GN -> SiLU] (w, 2w, 2w channels),
+then Conv1x1 to 4 latent channels. D: Conv3x3(4 -> 2w) -> GN -> SiLU, two stages [nearest 2x
+upsample -> Conv3x3 -> GN -> SiLU -> Conv3x3 -> GN -> SiLU] (2w, w), a last upsample ->
+Conv3x3 -> GN -> SiLU and Conv3x3 to 3 channels. Deterministic (no KL term): trained on the mean
+squared reconstruction error.
 
 As the SD-VAE the paper's latent models use (Deng et al. 2026, Sec. 5; ``sd_vae.SD_SCALE``),
 latents are scaled to roughly unit scale: ``scale`` = 1 / std(E(x)) over training images, measured
@@ -30,7 +31,7 @@ from zoo.autoencoders import Autoencoder
 from zoo.registry import register
 
 LATENT_CHANNELS, DOWN = 4, 8
-DEFAULT_PATH = "results/autoencoders/conv_ae.pt"
+DEFAULT_PATH = "results/runs/autoencoders/conv_ae.pt"
 TRAIN_COMMAND = "drift-zoo train-autoencoder --dataset shapes --size 64 --out {path}"
 
 

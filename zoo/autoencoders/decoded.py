@@ -25,10 +25,11 @@ def decoded(dataset, rows: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]]
         return rows, shape if shape is None else tuple(shape)
     shape = tuple(int(s) for s in dataset.shape)
     rows = torch.as_tensor(rows)
+    device = next(ae.parameters(), torch.empty(0)).device  # the decoder's (sd_vae on a GPU)
     out, image_shape = [], None
     for chunk in rows.split(CHUNK) if len(rows) else [rows[:0]]:
         with torch.no_grad():
-            x = ae.decode(chunk.reshape(len(chunk), *shape).float())
+            x = ae.decode(chunk.reshape(len(chunk), *shape).float().to(device))
         image_shape = tuple(x.shape[1:]) if x.dim() == 4 else image_shape
         out.append(x.reshape(len(chunk), -1).float().cpu())
     if image_shape is None:  # no rows: decode one zero latent for the shape

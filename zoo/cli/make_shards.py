@@ -5,7 +5,7 @@ r"""Write an image folder (ImageNet layout) as WebDataset tar shards with a mani
     drift-zoo make-shards --src /data/imagenet/val --out /data/shards/val --size 256 --center-crop
     drift-zoo make-shards --src DIR --out OUT --size 32 --center-crop --latents space_to_depth
     drift-zoo make-shards --src DIR --out OUT --size 64 --center-crop --latents conv_ae \
-        --latents-path results/autoencoders/conv_ae.pt
+        --latents-path results/runs/autoencoders/conv_ae.pt
 
 Input: ``src/<class>/.../<image>`` (classes = sorted sub-folders, label = position; the scan of
 ``zoo.data.image_folder``). Output, in one shuffled order fixed by ``--seed``:

@@ -1,10 +1,10 @@
 r"""Train the ``conv_ae`` autoencoder (4 latent channels, 8x down) for latent drifting runs.
 
-    drift-zoo train-autoencoder --dataset shapes --size 64 --out results/autoencoders/conv_ae.pt
+    drift-zoo train-autoencoder --dataset shapes --size 64 --out results/runs/autoencoders/conv_ae.pt
     drift-zoo train-autoencoder --shards /data/mini/shards/train --val /data/mini/shards/val \
-        --out results/autoencoders/conv_ae.pt --steps 2000
+        --out results/runs/autoencoders/conv_ae.pt --steps 2000
     drift-zoo make-shards --src DIR --out OUT --size 64 --center-crop \
-        --latents conv_ae --latents-path results/autoencoders/conv_ae.pt
+        --latents conv_ae --latents-path results/runs/autoencoders/conv_ae.pt
 
 Images come from a registered image dataset (``--dataset``, built with ``--size`` when it takes
 one) or from the JPEGs of ``make-shards`` output (``--shards``; held out: ``--val`` shards, else
@@ -36,8 +36,8 @@ def parse(argv):
     ap.add_argument("--val", default=None, help="held-out shards (with --shards)")
     ap.add_argument("--size", type=int, default=64, help="image size for --dataset (default 64)")
     ap.add_argument("--out", default=DEFAULT_PATH, help=f"weights file (default {DEFAULT_PATH})")
-    ap.add_argument("--steps", type=int, default=800)
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--width", type=int, default=16, help="channels of the first stage")
     ap.add_argument("--eval_batch", type=int, default=256)
