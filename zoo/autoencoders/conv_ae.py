@@ -109,7 +109,7 @@ class conv_ae(Autoencoder):  # noqa: N801  (file = class = registry key = gin na
         blob = torch.load(path, map_location="cpu", weights_only=True)
         self.path = os.path.abspath(path)
         self.net = ConvAENet(blob["width"])
-        self.net.load_state_dict(blob["state"])
+        self.net.load_state_dict(blob["state"], assign=True)  # the loaded tensors themselves
         self.net.to(device)
         self.scale = float(blob["scale"])
         self.freeze()
