@@ -157,7 +157,8 @@ def run_cli(*args) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     r = subprocess.run([sys.executable, "-m", "zoo.cli", *args], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, f"{args} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    assert r.returncode == 0, (f"{args} failed ({r.returncode}):\n{r.stdout[-3000:]}\n"
+                               f"{r.stderr[-3000:]}")
     return r
 
 

@@ -4,8 +4,8 @@
     x = ae.decode(z)      z [N, c, h, w]                   ->  x [N, C, H, W]
 
 The paper trains its ImageNet 256 models on SD-VAE latents (Deng et al. 2026, Sec. 5; 4 x 32 x 32
-per image). ``drift-zoo make-shards --latents NAME [--latents-path FILE]`` pre-encodes every image once
-through ``build("autoencoder", NAME[, path=FILE])``, stores ``<key>.npy`` next to ``<key>.jpg`` in
+per image). ``drift-zoo make-shards --latents NAME [--latents-path FILE]`` pre-encodes every
+image once through ``build("autoencoder", NAME[, path=FILE])``, stores ``<key>.npy`` next to ``<key>.jpg`` in
 the shards and records NAME and ``args()`` in the manifest; a latent ``webdataset`` rebuilds that
 autoencoder from it, and ``decoded`` (``zoo.autoencoders.decoded``) turns its latent rows back
 into images wherever pictures or image metrics are made.
@@ -41,7 +41,7 @@ class Autoencoder(nn.Module):
 
     def args(self) -> dict:
         """The keyword arguments that rebuild this autoencoder with ``build("autoencoder", name,
-        **args)`` (make-shards records them in the manifest, so latent shards know their decoder)."""
+        **args)`` (make-shards records them in the manifest: latent shards know their decoder)."""
         return {}
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract

@@ -1,4 +1,4 @@
-"""``conv_ae``: a small convolutional autoencoder we train offline (``drift-zoo train-autoencoder``).
+"""``conv_ae``: a small convolutional autoencoder trained offline (drift-zoo train-autoencoder).
 
     encode: x [N, 3, S, S] in [-1, 1] -> z = scale * E(x)      [N, 4, S/8, S/8]
     decode: z -> D(z / scale)                                  [N, 3, S, S]

@@ -1,6 +1,7 @@
 r"""Train the ``conv_ae`` autoencoder (4 latent channels, 8x down) for latent drifting runs.
 
-    drift-zoo train-autoencoder --dataset shapes --size 64 --out results/runs/autoencoders/conv_ae.pt
+    drift-zoo train-autoencoder --dataset shapes --size 64 \
+        --out results/runs/autoencoders/conv_ae.pt
     drift-zoo train-autoencoder --shards /data/mini/shards/train --val /data/mini/shards/val \
         --out results/runs/autoencoders/conv_ae.pt --steps 2000
     drift-zoo make-shards --src DIR --out OUT --size 64 --center-crop \
@@ -83,7 +84,8 @@ def latent_scale(net: ConvAENet, x: torch.Tensor) -> float:
 
 def _progress(quiet: bool):
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeRemainingColumn)
     return Progress(TextColumn("[bold]conv_ae"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("MSE {task.fields[loss]:.4f}"), TimeRemainingColumn(),
                     console=Console(stderr=True), disable=quiet, refresh_per_second=4)
