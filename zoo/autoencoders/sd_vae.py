@@ -40,8 +40,11 @@ class sd_vae(Autoencoder):
         except ImportError as err:
             raise ImportError("sd_vae needs the 'diffusers' package: pip install diffusers") from err
         self.vae = AutoencoderKL.from_pretrained(os.fspath(path)).to(device)
-        self.scale = float(scale)
+        self.scale, self.path = float(scale), os.path.abspath(path)
         self.freeze()
+
+    def args(self) -> dict:
+        return {"path": self.path, "scale": self.scale}
 
     def latent_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
         _, h, w = shape

@@ -31,6 +31,7 @@ COMMANDS = {  # command -> (module, one line)
     "make-shards": ("make_shards", "an image folder into WebDataset tar shards"),
     "train-encoder": ("train_encoder", "train a frozen feature encoder (MAE) for image runs"),
     "train-evaluator": ("train_evaluator", "train the classifier behind the image metrics"),
+    "train-autoencoder": ("train_autoencoder", "train the conv_ae autoencoder for latent runs"),
     "alpha-table": ("alpha_table", "metrics per guidance scale of class-conditional runs"),
     "gpu-check": ("gpu_check", "exercise every CUDA path; a markdown table of results"),
 }

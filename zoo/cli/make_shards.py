@@ -4,6 +4,8 @@ r"""Write an image folder (ImageNet layout) as WebDataset tar shards with a mani
         --size 256 --center-crop --quality 95 --max-per-shard 1000 --seed 0 [--workers 8]
     drift-zoo make-shards --src /data/imagenet/val --out /data/shards/val --size 256 --center-crop
     drift-zoo make-shards --src DIR --out OUT --size 32 --center-crop --latents space_to_depth
+    drift-zoo make-shards --src DIR --out OUT --size 64 --center-crop --latents conv_ae \
+        --latents-path results/runs/autoencoders/conv_ae.pt
 
 Input: ``src/<class>/.../<image>`` (classes = sorted sub-folders, label = position; the scan of
 ``zoo.data.image_folder``). Output, in one shuffled order fixed by ``--seed``:
@@ -13,9 +15,11 @@ Input: ``src/<class>/.../<image>`` (classes = sorted sub-folders, label = positi
                     --center-crop, centre-cropped to size x size; original size without --size
         <key>.cls   the class index, ASCII
         <key>.npy   (--latents NAME) float32 latent of the (resized, cropped, pre-JPEG) image in
-                    [-1, 1] through build("autoencoder", NAME); needs --size and --center-crop
+                    [-1, 1] through build("autoencoder", NAME[, path=--latents-path]); needs
+                    --size and --center-crop
     out/manifest.json   classes, counts per class, shards with sample counts, size / crop /
-                    quality / chroma, latents (autoencoder, shape), source, seed, skipped files, command
+                    quality / chroma, latents (autoencoder, its rebuild args such as the weights
+                    path, shape), source, seed, skipped files, command
 
 Keys are the sample's position in the shuffled order (``%08d``). Unreadable source images are
 skipped, counted and listed in the manifest. Shards are written to ``.tmp`` and renamed, so a
@@ -53,6 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0, help="seed of the shuffled sample order")
     ap.add_argument("--latents", default=None, metavar="NAME",
                     help="also store <key>.npy latents from this registered autoencoder")
+    ap.add_argument("--latents-path", default=None, metavar="FILE",
+                    help="the autoencoder's weights (its path=; conv_ae, sd_vae)")
     ap.add_argument("--workers", type=int, default=1, help="processes encoding images")
     return ap.parse_args(argv)
 
@@ -93,9 +99,7 @@ def _init_worker(opts: dict) -> None:
     _WORKER.clear()
     _WORKER.update(opts)
     if opts["latents"]:
-        import zoo.autoencoders  # noqa: F401  (registers the autoencoders)
-        from zoo.registry import build
-        _WORKER["ae"] = build("autoencoder", opts["latents"])
+        _WORKER["ae"] = _autoencoder(opts["latents"], opts.get("latents_path"))
 
 
 def encode_one(item: tuple[str, int]) -> dict | None:
@@ -166,32 +170,41 @@ class ShardSink:
             self.writer = None
 
 
-def latent_info(name: str | None, size: int | None, center_crop: bool) -> dict | None:
-    """The manifest's latents entry {autoencoder, shape, dtype}; checks the options fit."""
+def _autoencoder(name: str, path: str | None):
+    """build("autoencoder", name[, path=path])."""
+    import zoo.autoencoders  # noqa: F401  (registers the autoencoders)
+    from zoo.registry import build
+    return build("autoencoder", name, **({} if path is None else {"path": path}))
+
+
+def latent_info(name: str | None, size: int | None, center_crop: bool,
+                path: str | None = None) -> dict | None:
+    """The manifest's latents entry {autoencoder[, args], shape, dtype} (args: what rebuilds the
+    autoencoder, e.g. its weights path; ``Autoencoder.args``); checks the options fit."""
     if name is None:
         return None
     if size is None or not center_crop:
         raise ValueError("make_shards: --latents needs fixed-size images: pass --size S and "
                          "--center-crop")
-    import zoo.autoencoders  # noqa: F401  (registers the autoencoders)
-    from zoo.registry import build
-    shape = build("autoencoder", name).latent_shape((3, size, size))
-    return {"autoencoder": name, "shape": list(shape), "dtype": "float32"}
+    ae = _autoencoder(name, path)
+    args = ae.args()
+    return {"autoencoder": name, **({"args": args} if args else {}),
+            "shape": list(ae.latent_shape((3, size, size))), "dtype": "float32"}
 
 
 def make_shards(src: str, out: str, *, size: int | None = None, center_crop: bool = False,
                 quality: int = 95, chroma: str = "444", max_per_shard: int = 1000, seed: int = 0,
                 latents: str | None = None, workers: int = 1, command: str | None = None,
-                progress: bool = True) -> dict:
+                progress: bool = True, latents_path: str | None = None) -> dict:
     """Write the shards and ``manifest.json`` of ``src`` into ``out``; returns the manifest."""
     from rich.progress import track
     if max_per_shard < 1:
         raise ValueError(f"make_shards: --max-per-shard must be >= 1, got {max_per_shard}")
-    lat = latent_info(latents, size, center_crop)
+    lat = latent_info(latents, size, center_crop, latents_path)
     classes, items = plan(os.fspath(src), seed)
     os.makedirs(out, exist_ok=True)
     opts = {"size": size, "center_crop": center_crop, "quality": quality, "chroma": str(chroma),
-            "latents": latents}
+            "latents": latents, "latents_path": latents_path}
     sink, counts, skipped = ShardSink(out, max_per_shard), [0] * len(classes), []
     stream = encoded(items, opts, workers)
     for (path, label), sample in track(zip(items, stream), total=len(items), disable=not progress,
@@ -230,6 +243,7 @@ def _command(src, out, opts: dict, max_per_shard: int, seed: int) -> str:
     args += ["--size", str(opts["size"])] if opts["size"] is not None else []
     args += ["--center-crop"] if opts["center_crop"] else []
     args += ["--latents", opts["latents"]] if opts["latents"] else []
+    args += ["--latents-path", opts["latents_path"]] if opts.get("latents_path") else []
     return shlex.join(args)
 
 
@@ -240,6 +254,7 @@ def main(argv=None) -> int:
                            quality=args.quality, chroma=args.chroma,
                            max_per_shard=args.max_per_shard,
                            seed=args.seed, latents=args.latents, workers=args.workers,
+                           latents_path=args.latents_path,
                            command=shlex.join(["python", "drift-zoo make-shards", *argv]))
     _console().print(f"wrote {manifest['total']} samples of {manifest['num_classes']} classes in "
                      f"{len(manifest['shards'])} shards to {args.out} "

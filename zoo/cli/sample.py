@@ -7,7 +7,10 @@
 
 ``--grid`` tiles the samples (a class-conditional run: row c holds class c, the samples have
 balanced labels i mod K); ``--png_dir`` writes one PNG per sample, the folder that
-``zoo.metrics.fid`` compares. Both need a run whose dataset has an image ``shape``.
+``zoo.metrics.fid`` compares. Both need a run whose dataset has an image ``shape``; a latent run
+(``webdataset.field = 'npy'``) is decoded through its dataset's autoencoder first
+(``zoo.autoencoders.decoded``), so grids and PNGs are images. ``--out`` keeps the raw rows
+(latents for a latent run).
 """
 from __future__ import annotations
 
@@ -57,6 +60,9 @@ def main(argv=None) -> int:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         np.save(args.out, x.numpy())
         console.print(f"wrote {x.shape[0]} samples of dim {x.shape[1]} to {args.out}")
+    if args.grid or args.png_dir:
+        from zoo.autoencoders.decoded import decoded
+        x, shape = decoded(dataset, x)
     if args.grid:
         from zoo.images import save_grid
         rows, cols = save_grid(args.grid, x, shape, labels=eval_labels(model, args.num),

@@ -13,7 +13,10 @@ then draws from the rings with the caller's generator only (rows [n, dim], uint8
 to [-1, 1]). The first call prefills until every class ring holds an item. ``held_out`` reads
 ``val_urls`` (or, without them, the first shard, which then leaves training) in file order,
 centre-cropped, no flip. ``size`` and the classes default to the shards' ``manifest.json``;
-``field="npy"`` trains on the stored latents [c, h, w] instead of the images [3, S, S].
+``field="npy"`` trains on the stored latents [c, h, w] instead of the images [3, S, S]; such a
+dataset carries the autoencoder that made them as ``autoencoder`` (``webdataset.autoencoder``,
+else rebuilt from the manifest by ``zoo.autoencoders.decoded.from_manifest``), so samples.png,
+``drift-zoo sample --png_dir`` and the image metrics decode latents back to images.
 
 Checkpoint (exact resume, ``zoo.run.state.State``): ``state_dict()`` = {"batches": number of
 streamed batches pushed so far}; ``load_state_dict`` restarts the stream from its seed and
@@ -62,6 +65,20 @@ def class_draw(banks, labels: torch.Tensor, generator: torch.Generator) -> torch
     return draws[inverse.to(draws.device), rank.to(draws.device)]
 
 
+def latent_decoder(field: str, autoencoder, manifest: dict, urls):
+    """The autoencoder that decodes latent rows (field "npy"): the one given, else the one the
+    manifest names; None for images."""
+    if field != "npy":
+        if autoencoder is not None:
+            raise ValueError("webdataset.autoencoder decodes stored latents: set it only with "
+                             "webdataset.field = 'npy'")
+        return None
+    if autoencoder is not None:
+        return autoencoder
+    from zoo.autoencoders.decoded import from_manifest
+    return from_manifest(manifest.get("latents") or {}, str(urls))
+
+
 @register("dataset", "webdataset")
 class webdataset(Dataset):
     """Streamed shards behind sample banks (module doc). ``size`` and the classes default to the
@@ -75,7 +92,7 @@ class webdataset(Dataset):
                  flip: bool = True, per_class: int = 64, global_size: int = 512,
                  push_per_call: int | None = None, prefill_limit: int | None = None,
                  max_corrupt_fraction: float = 0.01, field: str = "jpg",
-                 num_classes: int | None = None, conditional: bool = True):
+                 num_classes: int | None = None, conditional: bool = True, autoencoder=None):
         train, self.val_urls = split_held_out(urls, val_urls)
         manifest = read_manifest(train) or {}
         self.size = int(size or manifest.get("size") or 0)
@@ -90,6 +107,7 @@ class webdataset(Dataset):
             self.shape = tuple(manifest["latents"]["shape"])
         else:
             self.shape = (3, self.size, self.size)
+        self.autoencoder = latent_decoder(field, autoencoder, manifest, urls)
         self.dim = int(np.prod(self.shape))
         self.conditional = bool(conditional)
         self.num_classes = self.k if self.conditional else None

@@ -7,7 +7,12 @@
                  ``results/evaluators/<dataset>.pt``, ``tools/train_evaluator.py``)
                  + ``energy_distance`` of the raw pixel rows
 
-Image data means ``dataset.shape`` = (C, H, W) with C*H*W = ``dataset.dim``. When no evaluator
+Image data means ``dataset.shape`` = (C, H, W) with C*H*W = ``dataset.dim``. Latent data (a
+dataset with an ``autoencoder``, e.g. ``webdataset(field="npy")``) is decoded first
+(``zoo.autoencoders.decoded``): samples and held-out latents alike, so the metrics and pictures
+are of decoded images and measure the generator, not the autoencoder's reconstruction error
+(FID against the real images, ``drift-zoo sample --png_dir`` + ``drift-zoo fid``, includes it).
+When no evaluator
 file exists for the dataset (or its image shape differs), image data falls back to the
 point-cloud metrics on pixel rows: k-NN precision in raw pixel space is near 0 for any
 generator and says little, which is why evaluators exist (README "Images").
@@ -26,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from zoo.autoencoders.decoded import decoded
 from zoo.images import grid, save_png, side_by_side, titled
 from zoo.metrics import evaluate
 from zoo.metrics.evaluator import default_path, load_evaluator
@@ -49,15 +55,17 @@ def _load(path: str, mtime: float):
     return load_evaluator(path)
 
 
-def evaluator_for(dataset):
+def evaluator_for(dataset, shape=None):
     """The dataset's committed evaluator (``results/evaluators/<name>.pt``) when it exists and
-    was trained on images of the dataset's shape and class count, else None."""
+    was trained on images of ``shape`` (default: the dataset's; a latent dataset's decoded image
+    shape) and the dataset's class count, else None."""
     path = default_path(dataset.name)
     if not is_image(dataset) or not path.is_file():
         return None
     model = _load(str(path), path.stat().st_mtime)
     k = getattr(dataset, "num_classes", None)
-    fits = tuple(model.shape) == tuple(dataset.shape) and k in (None, model.num_classes)
+    shape = dataset.shape if shape is None else shape
+    fits = tuple(model.shape) == tuple(shape) and k in (None, model.num_classes)
     return model if fits else None
 
 
@@ -65,36 +73,42 @@ def assess(model, dataset, n: int, seed: int, *, alpha: float | None = None):
     """(metrics, samples [n, D], held-out data [n, D], labels [n] or None) of ``model``.
 
     ``alpha``: the guidance scale for class-conditional generators (None: the model's default,
-    alpha = 1). Metrics: see the module docstring.
+    alpha = 1). Metrics: see the module docstring (latents: of the decoded images). The
+    samples and data returned are the dataset's rows (latents for a latent dataset).
     """
     samples = sample(model, n, seed, alpha=alpha)
     data = dataset.held_out(n)
     labels = eval_labels(model, n)
-    evaluator = evaluator_for(dataset)
+    seen, shape = decoded(dataset, samples)
+    real = decoded(dataset, data)[0]
+    evaluator = evaluator_for(dataset, shape)
     if evaluator is not None:
         # a small test split is drawn with replacement: repeated rows would give k-NN radii of
         # 0 and a precision near 0 whatever the samples, so the evaluator sees distinct rows
-        metrics = evaluate_images(samples, torch.unique(data, dim=0), evaluator, labels)
-        metrics["energy_distance"] = float(energy_distance(samples, data))
+        metrics = evaluate_images(seen, torch.unique(real, dim=0), evaluator, labels)
+        metrics["energy_distance"] = float(energy_distance(seen, real))
     else:
-        metrics = evaluate(samples, data, modes=dataset.modes, mode_std=dataset.mode_std,
+        metrics = evaluate(seen, real, modes=dataset.modes, mode_std=dataset.mode_std,
                            labels=labels)
     return metrics, samples, data, labels
 
 
 def _grid(rows: torch.Tensor, dataset, labels) -> np.ndarray:
     """``GRID_CELLS`` samples per class row (labels given, rows named by the dataset's
-    ``class_names`` or the index), else a square of GRID_CELLS^2."""
+    ``class_names`` or the index), else a square of GRID_CELLS^2; latents decoded first."""
     if labels is None:
-        return grid(rows[:GRID_CELLS * GRID_CELLS], dataset.shape, columns=GRID_CELLS)[0]
+        rows = rows[:GRID_CELLS * GRID_CELLS]
+    images, shape = decoded(dataset, rows)
+    if labels is None:
+        return grid(images, shape, columns=GRID_CELLS)[0]
     names = getattr(dataset, "class_names", None)
-    return grid(rows, dataset.shape, labels=labels, columns=GRID_CELLS, names=names)[0]
+    return grid(images, shape, labels=labels, columns=GRID_CELLS, names=names)[0]
 
 
 def image_samples_png(path: Path, dataset, samples: torch.Tensor, labels, title: str = "") -> None:
     """Held-out data (per class when conditional; the first GRID_ROWS classes) beside samples
     [n, D], one PNG at the grids' own resolution (``zoo.images``: cells >= 64 px, rows
-    labelled), ``title`` on top."""
+    labelled), ``title`` on top. Latent rows are decoded to images (``decoded``)."""
     classes = dataset.num_classes if labels is not None else None
     if classes:
         classes = min(classes, GRID_ROWS)
