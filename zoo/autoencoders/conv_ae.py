@@ -82,17 +82,10 @@ def check_shape(shape) -> tuple[int, int, int]:
 def save_conv_ae(net: ConvAENet, scale: float, path, config: dict) -> tuple[Path, Path]:
     """Write ``{"state", "width", "scale"}`` to ``path`` and ``config`` to ``path`` .json, each
     atomically (tmp file + rename); returns both paths."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from zoo.run.folder import save_weights  # late: the run machinery imports the registry
+
     blob = {"state": net.state_dict(), "width": net.width, "scale": float(scale)}
-    meta = path.with_suffix(".json")
-    for target, write in ((path, lambda f: torch.save(blob, f)),
-                          (meta, lambda f: f.write(json.dumps(config, indent=1).encode()))):
-        tmp = target.with_name(target.name + ".tmp")
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, target)
-    return path, meta
+    return save_weights(path, blob, json.dumps(config, indent=1))
 
 
 @register("autoencoder", "conv_ae")

@@ -26,7 +26,6 @@ layer3 2x2x32, layer4 1x1x64 -> 30 sets.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
@@ -138,16 +137,9 @@ def save_encoder(net: ResNet, path, config: dict) -> tuple[Path, Path]:
     """Write net's state dict to ``path`` and ``config`` to ``path`` with suffix .json, each
     atomically (tmp file + rename). config must hold in_channels, base_channels, layers,
     input_patch_size and shape."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = path.with_suffix(".json")
-    for target, write in ((path, lambda f: torch.save(net.state_dict(), f)),
-                          (meta, lambda f: f.write(json.dumps(config, indent=1).encode()))):
-        tmp = target.with_name(target.name + ".tmp")
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, target)
-    return path, meta
+    from zoo.run.folder import save_weights  # late: the run machinery imports the registry
+
+    return save_weights(path, net.state_dict(), json.dumps(config, indent=1))
 
 
 class ResNetEncoder(FeatureEncoder):

@@ -106,14 +106,12 @@ def save_evaluator(model: ImageEvaluator, path, extra: dict | None = None) -> No
     (dataset, accuracy, ...) as JSON beside it (``path`` with suffix .json)."""
     import json
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from zoo.run.folder import save_weights  # late: the run machinery imports the registry
+
     config = model.config()
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"config": config, "state_dict": state}, tmp)
-    tmp.replace(path)
-    path.with_suffix(".json").write_text(json.dumps({**config, **(extra or {})}, indent=2) + "\n")
+    save_weights(path, {"config": config, "state_dict": state},
+                 json.dumps({**config, **(extra or {})}, indent=2) + "\n")
 
 
 def load_evaluator(path, device: str | torch.device = "cpu") -> ImageEvaluator:

@@ -88,7 +88,7 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     """``write(f)`` into a unique temporary file beside ``path`` (binary file object), flush,
     fsync, then rename it over ``path``: the file is the old one or the new one, never torn."""
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=TMP, dir=path.parent)
@@ -103,6 +103,18 @@ def _atomic_write(path: Path, write) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
+
+
+def save_weights(path, blob, meta: str) -> tuple[Path, Path]:
+    """``torch.save(blob)`` to ``path`` and the text ``meta`` (its config, as JSON) to ``path``
+    with suffix .json, each through ``atomic_write``; returns both paths. The trained encoders,
+    autoencoders and evaluators are saved this way."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta_path = path.with_suffix(".json")
+    atomic_write(path, lambda f: torch.save(blob, f))
+    atomic_write(meta_path, lambda f: f.write(meta.encode()))
+    return path, meta_path
 
 
 class Run:
@@ -141,7 +153,7 @@ class Run:
 
     # --- text and json -------------------------------------------------------------------
     def write_text(self, name: str, text: str) -> None:
-        _atomic_write(self.file(name), lambda f: f.write(text.encode()))
+        atomic_write(self.file(name), lambda f: f.write(text.encode()))
 
     def write_json(self, name: str, data: dict) -> None:
         self.write_text(name, json.dumps(data, indent=2, default=str))
@@ -196,7 +208,7 @@ class Run:
 
     # --- checkpoints ---------------------------------------------------------------------
     def save_checkpoint(self, state: dict) -> None:
-        _atomic_write(self.file(CHECKPOINT), lambda f: torch.save(state, f))
+        atomic_write(self.file(CHECKPOINT), lambda f: torch.save(state, f))
 
     def load_checkpoint(self) -> dict:
         path = self.file(CHECKPOINT)
