@@ -12,13 +12,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+from zoo.metrics.misses import STRAY_RATIO, miss_shares
 
-from zoo.metrics.misses import STRAY_RATIO, miss_shares  # noqa: E402
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, imported on first use (half a second that every
+    ``import zoo``, and so every command, would otherwise pay)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _frame(data: torch.Tensor) -> list[tuple[float, float]]:
@@ -48,7 +55,7 @@ def samples_png(path: Path, data: torch.Tensor, samples: torch.Tensor, title: st
     lims = _frame(data)
     if len(lims) == 1:
         lims.append((-1, 1))
-    fig, axes = plt.subplots(1, 2, figsize=(8, 4.2))
+    fig, axes = pyplot().subplots(1, 2, figsize=(8, 4.2))
     _scatter(axes[0], data, "data (held out)", "tab:blue", lims)
     _scatter(axes[1], samples.clamp(min=torch.tensor([l for l, _ in lims[: data.shape[1]]]),
                                     max=torch.tensor([h for _, h in lims[: data.shape[1]]])),
@@ -56,7 +63,7 @@ def samples_png(path: Path, data: torch.Tensor, samples: torch.Tensor, title: st
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 LOSS_NOTE = "flat by design: each temperature's force is scaled to unit RMS"
@@ -114,7 +121,7 @@ def curves_figure(records: list[dict], normalised: bool = True):
     n = 2 + len(metric_keys)
     cols = min(n, 4)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.8 * rows), squeeze=False)
+    fig, axes = pyplot().subplots(rows, cols, figsize=(3.4 * cols, 2.8 * rows), squeeze=False)
     axes = list(axes.flat)
     _drift_panel(axes[0], train)
     axes[0].set_title("raw drift RMS per temperature", fontsize=9)
@@ -142,14 +149,14 @@ def curves_png(path: Path, records: list[dict], normalised: bool | None = None) 
     gin config in force (``loss_is_normalised``)."""
     fig = curves_figure(records, loss_is_normalised() if normalised is None else normalised)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 def probe_png(path: Path, data, samples, disp, moved, title: str = "") -> None:
     """Data, samples with the field's displacement arrows (a subsample), and free particles."""
     data, samples, disp, moved = (t[:, :2].cpu() for t in (data, samples, disp, moved))
     lims = _frame(data)
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
+    fig, axes = pyplot().subplots(1, 3, figsize=(12, 4.2))
     _scatter(axes[0], data, "data (held out)", "tab:blue", lims)
     _scatter(axes[1], samples, "samples + field d(x)", "tab:orange", lims)
     k = slice(0, min(400, samples.shape[0]))
@@ -159,7 +166,7 @@ def probe_png(path: Path, data, samples, disp, moved, title: str = "") -> None:
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 def misses_png(path: Path, panels: list[tuple[str, torch.Tensor, torch.Tensor, torch.Tensor]],
@@ -167,7 +174,7 @@ def misses_png(path: Path, panels: list[tuple[str, torch.Tensor, torch.Tensor, t
     """One scatter per (title, data [M, 2], samples [N, 2], rho [N]): data grey, samples
     inside the data's k-NN balls blue, misses (rho > 1) orange, strays (rho > stray) red, all
     in the data's frame."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.8), squeeze=False)
+    fig, axes = pyplot().subplots(1, len(panels), figsize=(4.6 * len(panels), 4.8), squeeze=False)
     for ax, (title, data, samples, rho) in zip(axes[0], panels):
         data, samples, rho = data[:, :2].cpu(), samples[:, :2].cpu(), rho.cpu()
         ax.scatter(data[:, 0], data[:, 1], s=1, color="0.8", linewidths=0)
@@ -179,4 +186,4 @@ def misses_png(path: Path, panels: list[tuple[str, torch.Tensor, torch.Tensor, t
                _frame(data), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
+    pyplot().close(fig)

@@ -262,10 +262,9 @@ def load(roots, **kw) -> Board:
 def plot_metric(board: Board, metric: str, x: str, path) -> None:
     """``metric`` against the swept value ``x``: one line per group of the other columns,
     mean with error bars (std over the seeds' finished runs)."""
-    import matplotlib
+    from zoo.run.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     others = [c for c in board.columns if c not in (x, "seed")]
     points: dict[tuple, dict] = {}
@@ -301,10 +300,9 @@ def plot_metric(board: Board, metric: str, x: str, path) -> None:
 def samples_grid(board: Board, path, max_runs: int = 24, cols: int = 3) -> int:
     """The runs' samples.png side by side in one PNG (in table order); returns how many.
     Each samples.png carries its run's name as its title, so the panels get none."""
-    import matplotlib
+    from zoo.run.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     runs = [r for g in board.groups for r in g["runs"] if (r.path / "samples.png").is_file()][:max_runs]
     if not runs:
