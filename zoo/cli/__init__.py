@@ -80,11 +80,11 @@ def split_imports(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _fail(message: str) -> int:
-    from rich.console import Console
-    from rich.markup import escape
+    """``error: <message>`` on stderr, exit code 2 (``zoo.run.report.print_error``, imported
+    only here: --help and the command dispatch stay free of torch)."""
+    from zoo.run.report import print_error
 
-    Console(stderr=True, soft_wrap=True).print("[red]error:[/]", escape(message), highlight=False)
-    return 2
+    return print_error(message)
 
 
 def main(argv: list[str] | None = None) -> int:
