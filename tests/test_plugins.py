@@ -133,3 +133,16 @@ def test_a_run_keeps_its_plugin_train_sample_sweep_then_eval_without_it(tmp_path
     assert "energy" in r.stdout
     bad = drift_zoo("--import", "my_fields.py", "eval", "--workdir", "run", cwd=user, check=False)
     assert bad.returncode == 2 and "--import my_fields.py: no such file" in bad.stderr
+
+
+@pytest.mark.slow
+def test_a_refused_run_leaves_the_folders_plugins_alone(tmp_path):
+    plugin = write_plugin(tmp_path, "my_fields", "my_field", "my_kernel")
+    uses = ["--gin_param", "train.field = @my_field", "--gin_param", "train.kernel = @my_kernel"]
+    drift_zoo("--import", "my_fields.py", "train", *TINY, *uses, "--workdir", "run", cwd=tmp_path)
+    kept = (tmp_path / "run" / "plugins" / "my_fields.py").read_text()
+    plugin.write_text(kept + "\n# edited after the run\n")
+    r = drift_zoo("--import", "my_fields.py", "train", *TINY, *uses, "--gin_param",
+                  "train.steps = 5", "--workdir", "run", cwd=tmp_path, check=False)
+    assert r.returncode == 2 and "different config" in r.stderr, r.stderr[-2000:]
+    assert (tmp_path / "run" / "plugins" / "my_fields.py").read_text() == kept

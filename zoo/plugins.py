@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -93,7 +92,10 @@ def sources() -> list[str]:
 
 
 def save(run_dir) -> list[Path]:
-    """Copy every loaded plug-in's source to ``<run_dir>/plugins/<module name>.py``."""
+    """Copy every loaded plug-in's source to ``<run_dir>/plugins/<module name>.py`` (each
+    written atomically, like every file of a run folder)."""
+    from zoo.run.folder import atomic_write  # late: the run machinery imports torch
+
     out = []
     for module in loaded():
         if not getattr(module, "__file__", None):
@@ -101,7 +103,8 @@ def save(run_dir) -> list[Path]:
         dest = Path(run_dir) / FOLDER / f"{module.__name__}.py"
         dest.parent.mkdir(parents=True, exist_ok=True)
         if Path(module.__file__).resolve() != dest.resolve():
-            shutil.copyfile(module.__file__, dest)
+            source = Path(module.__file__).read_bytes()
+            atomic_write(dest, lambda f, source=source: f.write(source))
         out.append(dest)
     return out
 

@@ -101,13 +101,14 @@ def main(argv=None) -> int:
     try:
         with _signals_seen() as seen:
             summary = train(workdir=args.workdir, config_text=text, progress=not args.no_progress)
-    except BAD_INPUT as err:
-        if failed_run(err):
-            raise  # a crash: the traceback is the message (summary.json says "failed")
-        return print_error(err if dist.is_main() else f"rank {dist.rank()}: {err}")
-    finally:
-        if dist.is_main() and args.workdir and Path(args.workdir).is_dir():
-            plugins.save(args.workdir)
+    except BaseException as err:  # noqa: BLE001 -- a started run keeps its plug-ins, then re-raise
+        if not failed_run(err):  # refused before the start: the folder is not this run's
+            if isinstance(err, BAD_INPUT):
+                return print_error(err if dist.is_main() else f"rank {dist.rank()}: {err}")
+            raise
+        if dist.is_main():
+            plugins.save(failed_run(err))
+        raise  # a crash: the traceback is the message (summary.json says "failed")
     dist.cleanup()  # only after a clean return: a final barrier would wait for a dead rank
     if not dist.is_main():
         return 0 if summary["status"] in ("finished", "interrupted") else 1
