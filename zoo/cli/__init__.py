@@ -28,6 +28,7 @@ COMMANDS = {  # command -> (module, one line)
     "strays": ("strays", "which samples k-NN precision misses, and where they lie"),
     "toy-table": ("toy_table", "the toy table: every toy dataset x field, one run each"),
     "make-imagenet-mini": ("make_imagenet_mini", "a miniature ImageNet JPEG tree from an image dataset"),
+    "make-bank": ("make_bank", "the per-class positive bank (rows + keys) of knn positives"),
     "make-shards": ("make_shards", "an image folder into WebDataset tar shards"),
     "train-encoder": ("train_encoder", "train a frozen feature encoder (MAE) for image runs"),
     "train-evaluator": ("train_evaluator", "train the classifier behind the image metrics"),

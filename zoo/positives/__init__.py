@@ -20,6 +20,8 @@ Protocol (one small class per file, registered under kind ``positives``, gin ``t
     pos, uncond = source.draw(dataset, classes, p, u, generator)
         classes [C] int64 or None (unconditional: one group), p positives per group,
         u unconditional reals per group (0: none) -> pos [C, P, D], uncond [C, U, D] or None
+    batch = source.select(batch, x, encoder)                # after the generator: x [C, G, D]
+        (default: the batch as drawn; ``knn`` replaces batch.pos with x's nearest real samples)
     source.state_dict() / load_state_dict(state)           # checkpointed state
 """
 from __future__ import annotations
@@ -30,6 +32,11 @@ class Positives:
 
     def reset(self, dataset) -> None:
         """Forget per-run state (a fresh run on ``dataset``)."""
+
+    def select(self, batch, x, encoder=None):
+        """The step's batch once the generator made x [C, G, D] (detached); ``encoder`` is the
+        run's frozen feature encoder or None. The base source keeps the positives it drew."""
+        return batch
 
     def state_dict(self) -> dict:
         return {}

@@ -131,6 +131,7 @@ def _update(st, batch: Batch, settings: TrainConfig, temps) -> dict:
     x = batch.generate(model)
     if dist.any_rank(not torch.isfinite(x).all()):
         return {"loss": float("nan")}  # diverged generator: reported as a non-finite loss
+    batch = settings.positives.select(batch, x.detach(), settings.encoder)  # knn: x's nearest
     neg, neg_w = settings.negatives(x.detach(), st.step, alpha=batch.alpha_per_group,
                                     pos=batch.pos, uncond=batch.uncond, generator=st.data)
     if settings.encoder is not None:
