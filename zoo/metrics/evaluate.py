@@ -33,6 +33,7 @@ METRIC_GOAL: dict[str, str] = {
     "class_coverage": "max",
     "classes_covered": "max",
     "fid": "min",
+    "png_fd": "min",  # fd of PNG files on disk (drift-zoo fid --evaluator --record)
 }
 
 
