@@ -17,6 +17,8 @@ centre-cropped, no flip. ``size`` and the classes default to the shards' ``manif
 dataset carries the autoencoder that made them as ``autoencoder`` (``webdataset.autoencoder``,
 else rebuilt from the manifest by ``zoo.autoencoders.decoded.from_manifest``), so samples.png,
 ``drift-zoo sample --png_dir`` and the image metrics decode latents back to images.
+``evaluator`` names the committed evaluator whose features score the run (e.g. ``'shapes'``
+for shards made from the shapes dataset, as the miniature ImageNet is); None: the generic metrics.
 
 Checkpoint (exact resume, ``zoo.run.state.State``): ``state_dict()`` = {"batches": number of
 streamed batches pushed so far}; ``load_state_dict`` restarts the stream from its seed and
@@ -92,7 +94,8 @@ class webdataset(Dataset):
                  flip: bool = True, per_class: int = 64, global_size: int = 512,
                  push_per_call: int | None = None, prefill_limit: int | None = None,
                  max_corrupt_fraction: float = 0.01, field: str = "jpg",
-                 num_classes: int | None = None, conditional: bool = True, autoencoder=None):
+                 num_classes: int | None = None, conditional: bool = True, autoencoder=None,
+                 evaluator: str | None = None):
         train, self.val_urls = split_held_out(urls, val_urls)
         manifest = read_manifest(train) or {}
         self.size = int(size or manifest.get("size") or 0)
@@ -108,6 +111,7 @@ class webdataset(Dataset):
         else:
             self.shape = (3, self.size, self.size)
         self.autoencoder = latent_decoder(field, autoencoder, manifest, urls)
+        self.evaluator = evaluator  # a committed evaluator's name (results/evaluators/<name>.pt)
         self.dim = int(np.prod(self.shape))
         self.conditional = bool(conditional)
         self.num_classes = self.k if self.conditional else None

@@ -12,8 +12,9 @@ dataset with an ``autoencoder``, e.g. ``webdataset(field="npy")``) is decoded fi
 (``zoo.autoencoders.decoded``): samples and held-out latents alike, so the metrics and pictures
 are of decoded images and measure the generator, not the autoencoder's reconstruction error
 (FID against the real images, ``drift-zoo sample --png_dir`` + ``drift-zoo fid``, includes it).
-When no evaluator
-file exists for the dataset (or its image shape differs), image data falls back to the
+Square images of another side than the evaluator's are resized to it (area average) first.
+When no evaluator file exists for the dataset (or its channels or classes differ), image data
+falls back to the
 point-cloud metrics on pixel rows: k-NN precision in raw pixel space is near 0 for any
 generator and says little, which is why evaluators exist (README "Images").
 
@@ -56,17 +57,30 @@ def _load(path: str, mtime: float):
 
 
 def evaluator_for(dataset, shape=None):
-    """The dataset's committed evaluator (``results/evaluators/<name>.pt``) when it exists and
-    was trained on images of ``shape`` (default: the dataset's; a latent dataset's decoded image
-    shape) and the dataset's class count, else None."""
-    path = default_path(dataset.name)
+    """The dataset's committed evaluator (``results/evaluators/<name>.pt``, name = the dataset's
+    ``evaluator`` attribute if it has one, else its name) when it exists and was trained on
+    images of ``shape`` (default: the dataset's; a latent dataset's decoded image shape) and
+    the dataset's class count, else None."""
+    path = default_path(getattr(dataset, "evaluator", None) or dataset.name)
     if not is_image(dataset) or not path.is_file():
         return None
     model = _load(str(path), path.stat().st_mtime)
     k = getattr(dataset, "num_classes", None)
     shape = dataset.shape if shape is None else shape
-    fits = tuple(model.shape) == tuple(shape) and k in (None, model.num_classes)
+    square = len(shape) == 3 and shape[1] == shape[2]  # resized to the evaluator's side
+    fits = square and shape[0] == model.shape[0] and k in (None, model.num_classes)
     return model if fits else None
+
+
+def resized(rows: torch.Tensor, shape, side: int) -> torch.Tensor:
+    """Image rows [n, C*H*W] of ``shape`` at ``side`` x ``side`` (area average when shrinking,
+    bilinear when growing) -> [n, C*side*side]; the same rows when already that size."""
+    c, h, _ = shape
+    if h == side:
+        return rows
+    x = rows.reshape(len(rows), c, h, h).float()
+    mode = "area" if side < h else "bilinear"
+    return torch.nn.functional.interpolate(x, size=(side, side), mode=mode).reshape(len(rows), -1)
 
 
 def assess(model, dataset, n: int, seed: int, *, alpha: float | None = None):
@@ -83,9 +97,11 @@ def assess(model, dataset, n: int, seed: int, *, alpha: float | None = None):
     real = decoded(dataset, data)[0]
     evaluator = evaluator_for(dataset, shape)
     if evaluator is not None:
+        side = evaluator.shape[1]
         # a small test split is drawn with replacement: repeated rows would give k-NN radii of
         # 0 and a precision near 0 whatever the samples, so the evaluator sees distinct rows
-        metrics = evaluate_images(seen, torch.unique(real, dim=0), evaluator, labels)
+        metrics = evaluate_images(resized(seen, shape, side),
+                                  torch.unique(resized(real, shape, side), dim=0), evaluator, labels)
         metrics["energy_distance"] = float(energy_distance(seen, real))
     else:
         metrics = evaluate(seen, real, modes=dataset.modes, mode_std=dataset.mode_std,
