@@ -8,7 +8,8 @@ r"""Train the ``mae`` feature encoder by masked reconstruction on an image datas
 
 ``--shards`` (WebDataset tar shards of ``drift-zoo make-shards``; implies ``--dataset
 webdataset``) streams the training images through the ``webdataset`` dataset's rings and takes
-the held-out images from ``--val_shards`` (without it, the first shard is held out).
+the held-out images from ``--val_shards`` (without it, the first shard is held out);
+``--field npy`` trains on the shards' stored latents instead (the encoder of a latent run).
 
 As the drifting release's MAE (lambertae/drifting JAX ``models/mae_model.py``,
 ``MAEResNetJAX.__call__``, ``make_patch_mask``, ``_UNetDecoder``): every mask patch (``--mask_patch``
@@ -95,6 +96,8 @@ def parse(argv):
     ap.add_argument("--shards", default=None, help="shard folder / URLs for --dataset webdataset")
     ap.add_argument("--val_shards", default=None, help="held-out shards (default: the first shard)")
     ap.add_argument("--workers", type=int, default=2, help="shard-decoding DataLoader workers")
+    ap.add_argument("--field", default="jpg", choices=("jpg", "npy"),
+                    help="train on the shards' images (jpg) or their stored latents (npy)")
     ap.add_argument("--out", required=True, help="state dict path (.pt); its .json is written next to it")
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=128)
@@ -129,7 +132,7 @@ def build_dataset(args):
     args.dataset = "webdataset"
     return zoo.build("dataset", "webdataset", urls=args.shards, val_urls=args.val_shards,
                      num_workers=args.workers, device="cpu", batch_size=args.batch,
-                     seed=args.seed, conditional=False)
+                     seed=args.seed, conditional=False, field=args.field)
 
 
 def train_encoder(args) -> dict:
