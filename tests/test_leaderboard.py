@@ -74,6 +74,9 @@ def test_bindings_follow_includes_and_join_lines():
     b = parse_bindings("include 'gin/base.gin'\nx.a = (1,\n  2)  # c\nx.s = 'a#b'\ntrain.lr = 0.5\n")
     assert b["x.a"] == "(1, 2)" and b["x.s"] == "'a#b'" and b["train.lr"] == "0.5"
     assert b["train.generator"] == "@mlp"  # from gin/base.gin
+    # a comment that holds a quote ("evaluator's") is still a comment, not part of the value
+    c = parse_bindings("w.e = 'shapes'   # scored at the evaluator's 32x32\nw.f = \"it's\" # x\n")
+    assert c == {"w.e": "'shapes'", "w.f": '"it\'s"'}
 
 
 def test_every_kind_of_run_is_read_without_crashing(results):

@@ -148,7 +148,7 @@ class Run:
     def _remove_partial_writes(self) -> None:
         """Temporary files a killed writer left behind (only called under the writer lock)."""
         for tmp in self.path.glob("*" + TMP):
-            if not tmp.name.startswith("."):  # locks keep their own hidden temporaries
+            if tmp.is_file() and not tmp.name.startswith("."):  # locks keep their own hidden ones
                 tmp.unlink(missing_ok=True)
 
     # --- text and json -------------------------------------------------------------------

@@ -45,11 +45,24 @@ def _text(path: Path) -> str | None:
         return None
 
 
+def _uncommented(line: str) -> str:
+    """``line`` up to its first ``#`` outside a quoted string (a comment may hold quotes)."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#":
+            return line[:i]
+    return line
+
+
 def _statements(text: str):
     """Logical gin statements: comments stripped, bracketed continuation lines joined."""
     cur, depth = "", 0
     for line in text.splitlines():
-        line = re.sub(r"""#(?=(?:[^'"]|'[^']*'|"[^"]*")*$).*""", "", line).strip()
+        line = _uncommented(line).strip()
         if not line:
             continue
         cur = f"{cur} {line}".strip()
