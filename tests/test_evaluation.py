@@ -132,3 +132,20 @@ def test_eval_settings_use_the_trainer_defaults_without_importing_the_trainer():
     gin.parse_config("train.seed = 3\ntrain.eval_samples = 100")
     assert sampling.eval_settings() == (100, 3 + defaults.EVAL_SEED_OFFSET)
     gin.clear_config()
+
+
+def test_images_of_another_side_are_scored_at_the_evaluators_side():
+    """A shapes dataset at 64 x 64 (a decoded miniature-ImageNet latent, say) is scored by the
+    32 x 32 shapes evaluator after an area resize: real images classify as well as at 32."""
+    from zoo.run.evaluation import resized
+
+    big = zoo.build("dataset", "shapes", size=64)
+    evaluator = evaluator_for(big)
+    assert evaluator is not None and evaluator.shape == (3, 32, 32)
+    labels = torch.arange(120) % 6
+    x = big.sample_class(labels, torch.Generator().manual_seed(0))
+    small = resized(x, big.shape, 32)
+    assert small.shape == (120, 3 * 32 * 32) and torch.equal(resized(small, (3, 32, 32), 32), small)
+    with torch.no_grad():
+        pred = evaluator.head(evaluator.features(small.view(-1, 3, 32, 32))).argmax(1)
+    assert (pred == labels).float().mean() > 0.9

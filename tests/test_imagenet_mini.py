@@ -130,3 +130,26 @@ def test_fid_reads_class_per_folder_trees(tree, tmp_path):
     (tmp_path / "empty" / "n00000000").mkdir(parents=True)
     with pytest.raises(ValueError, match="holds no images .* at any depth"):
         fid(tmp_path / "empty", tmp_path / "png", feature_extractor=evaluator, device="cpu")
+
+
+def test_fid_record_writes_the_value_into_the_run(tree, tmp_path, capsys):
+    """``drift-zoo fid A B --evaluator E --record RUN`` prints the FD and stores it as the
+    run's ``png_fd`` beside its other final metrics; a folder that is no run is refused."""
+    import json
+
+    from zoo.run.folder import Run
+
+    (tmp_path / "run").mkdir()
+    run = Run(tmp_path / "run")
+    run.save_checkpoint({"step": 1})
+    run.update_summary(status="finished", final_metrics={"fd": 3.0})
+    evaluator = str(ROOT / "results" / "evaluators" / "shapes.pt")
+    val = str(tree / "val")
+    assert drift_zoo(["fid", val, str(tree / "train"), "--evaluator", evaluator,
+                      "--record", str(run.path)]) == 0
+    printed = float(capsys.readouterr().out.split()[-1])
+    metrics = json.loads(run.file("summary.json").read_text())["final_metrics"]
+    assert metrics["fd"] == 3.0 and metrics["png_fd"] == pytest.approx(printed, rel=1e-5)
+    assert drift_zoo(["fid", val, val, "--evaluator", evaluator,
+                      "--record", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
