@@ -157,10 +157,10 @@ def normalise(x, v, k, temps, combine: str, stats: dict) -> torch.Tensor:
     return goal
 
 
-def whole_forces(field, x, neg, coefs, targets, base, segments: int) -> torch.Tensor:
+def whole_forces(field, name: str, x, neg, coefs, targets, base, segments: int) -> torch.Tensor:
     """Every temperature's V [B,T,N,D] in data units from the distances of the scale (whole
-    path); coefs [S,T] the logit coefficients of every segment on that base."""
-    name = name_of(field)
+    path) for ``field`` registered as ``name``; coefs [S,T] every segment's logit coefficients
+    on that base."""
     opts = field_options(field, name)
     y, w = targets
     b, n = x.shape[:2]
@@ -186,9 +186,10 @@ def whole_drift(x, pos, neg, weights, *, field, kernel, temps, scaling, combine,
         taus = taus * s.clamp(min=1e-3)[:, None]                                # data units
     else:
         s = c = x.new_ones(segments)
-    squared = SQUARED_BASE[names(field, kernel)[1]]
+    field_name, kernel_name = names(field, kernel)
+    squared = SQUARED_BASE[kernel_name]
     coefs = -0.5 / taus.square() if squared else -1.0 / taus                    # [S,T]
-    v = whole_forces(field, x, neg, coefs.expand(segments, -1), targets,
+    v = whole_forces(field, field_name, x, neg, coefs.expand(segments, -1), targets,
                      base.square_() if squared else base, segments)
     stats = {"scale": s}
     return normalise(x, v, 1 / c, temps, combine, stats), c, stats
