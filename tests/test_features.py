@@ -17,7 +17,10 @@ SIZE = {"a": 1.0, "b": 2.0, "c": 10.0, "d": 0.1}
 
 def _feats(b=2, n=6, p=8, q=3, seed=0):
     g = torch.Generator().manual_seed(seed)
-    make = lambda m, k, shift=0.0: (torch.randn(b, m, *SETS[k], generator=g) + shift) * SIZE[k]  # noqa: E731
+
+    def make(m, k, shift=0.0):
+        return (torch.randn(b, m, *SETS[k], generator=g) + shift) * SIZE[k]
+
     gen = {k: make(n, k).requires_grad_(True) for k in SETS}
     pos = {k: make(p, k, 0.4) for k in SETS}
     neg = {k: make(q, k) for k in SETS} if q else None

@@ -14,6 +14,8 @@ reading, and the official *toy* recipe with one temperature): goal'_tau = x' + V
 loss = sum_tau mean (x' - goal'_tau)^2. ``scaling="none"`` leaves coordinates and
 temperatures in data units. ``stats`` carries the scale, the raw RMS of every temperature's
 force (which shrinks as q -> p although the normalised loss stays ~#temperatures) and the loss.
+``segments=S`` normalises S equal blocks of the B groups each on its own (one s and one RMS per
+block, ``zoo.scale``), so equal-shape feature sets share a call (``zoo.features``).
 """
 from __future__ import annotations
 
@@ -24,13 +26,14 @@ from typing import Callable, Sequence
 import gin
 import torch
 
-from zoo import dist
-from zoo.fields import _weights, check_inputs
+from zoo.fields import check_inputs
 from zoo.fields.streaming import field_options, stream_field, stream_scale
 from zoo.fields.streaming.tiles import SQUARED_BASE, check_block_size
 from zoo.fields.streaming.whole import distances, whole_field
-from zoo.kernels import Kernel, cdist
+from zoo.kernels import Kernel
 from zoo.registry import name_of
+from zoo.scale import (all_targets, check_segments, feature_scale, normalise, per_group, scale_of,
+                       segment_mean)
 
 SCALINGS = ("official", "none")
 COMBINES = ("normalized_sum", "per_temperature")
@@ -56,45 +59,6 @@ def kernel_at(kernel, tau: float) -> Kernel:
         k.__init__(**{**vars(kernel), "tau": tau})
         return k
     return kernel(tau=tau)
-
-
-def all_targets(x, pos, neg=None, x_w=None, pos_w=None, neg_w=None):
-    """y = [x; neg; pos] [B,M,D] and its weights w [B,M], or None when no weights are given."""
-    ys, ws = [x, pos] if neg is None else [x, neg, pos], [x_w, pos_w] if neg is None else [x_w, neg_w, pos_w]
-    y = torch.cat([t.float() for t in ys], 1)
-    if all(w is None for w in ws):
-        return y, None
-    return y, torch.cat([_weights(w, t, name) for w, t, name in
-                         zip(ws, ys, ("x", "pos") if neg is None else ("x", "neg", "pos"))], 1)
-
-
-def check_segments(segments, groups: int) -> int:
-    """``segments`` as a positive int that divides the number of groups B (ValueError names it)."""
-    if isinstance(segments, bool) or not isinstance(segments, int) or segments < 1 or groups % segments:
-        raise ValueError(f"segments must be a positive integer dividing the number of groups "
-                         f"B = {groups} (equal blocks of groups, each normalised on its own, "
-                         f"e.g. the feature sets of one shape), got {segments!r}")
-    return segments
-
-
-def scale_of(dists: torch.Tensor, w, segments: int = 1) -> torch.Tensor:
-    """The weighted mean distance sum w_m d_nm / (B N M mean(w)) of every segment -> [segments]
-    (B/segments consecutive groups each), averaged over ranks first. dists [B,N,M], w [B,M]."""
-    if w is None:
-        return dist.mean(dists.reshape(segments, -1).mean(1))
-    return (dist.mean((dists * w[:, None, :]).reshape(segments, -1).mean(1))
-            / dist.mean(w.reshape(segments, -1).mean(1)))
-
-
-def feature_scale(x, pos, neg=None, x_w=None, pos_w=None, neg_w=None):
-    """The release's scale s (weighted mean distance from x to [x; neg; pos]) -> scalar.
-
-    Under torchrun the weighted sum and the weight mean are averaged over ranks first
-    (``zoo.dist.mean``; ranks hold equal numbers of groups), so s is the scale of the global
-    batch whatever the world size; a single process computes exactly the local expression.
-    """
-    y, w = all_targets(x, pos, neg, x_w, pos_w, neg_w)
-    return scale_of(cdist(x.float(), y), w)[0]
 
 
 @functools.lru_cache(maxsize=256)
@@ -126,35 +90,6 @@ def plan(field, kernel, block_size, n: int, m: int) -> tuple[str, int | None]:
             return "per_temperature", None
         return ("stream", AUTO_BLOCK) if n * m > AUTO_STREAM else ("whole", None)
     return "stream", check_block_size(block_size)
-
-
-def per_group(t: torch.Tensor, groups: int) -> torch.Tensor:
-    """Per-segment values t [S] -> [B,1,1], each repeated over its segment's B/S groups."""
-    return t.repeat_interleave(groups // t.shape[0]).view(groups, 1, 1)
-
-
-def normalise(x, v, k, temps, combine: str, stats: dict) -> torch.Tensor:
-    """goal' = x k + sum_tau V_tau k / rms(V_tau k) (or x k + V_tau k per temperature).
-
-    v: V [B,T,N,D] in the coordinates of x; k [S] maps them to scaled ones (1, or 1/c when the
-    field ran in data units), one per segment of B/S groups, each with its own force RMS.
-    Writes stats drift_rms/<tau> [S] (scaled units, global over ranks).
-    """
-    b, t, n, d = v.shape
-    s = k.shape[0]
-    # per-group norms, then their sum: one flat float32 vector_norm loses ~1e-3 on 4M entries
-    ms = torch.linalg.vector_norm(v, dim=(-2, -1)).square().view(s, b // s, t).sum(1)  # [S,T]
-    rms = dist.mean(ms / (b // s * n * d)).sqrt() * k[:, None]                          # [S,T]
-    for i, tau in enumerate(temps):
-        stats[f"drift_rms/{tau:g}"] = rms[:, i]
-    xs = x * per_group(k, b)
-    if combine == "per_temperature":
-        return torch.addcmul(xs[None], v.transpose(0, 1), per_group(k, b))       # [T,B,N,D]
-    factor, goal = k[:, None] / rms.clamp(min=1e-4), xs                            # [S,T]
-    by_segment, vs = goal.view(s, b // s, n, d), v.view(s, b // s, t, n, d)
-    for i in range(t):
-        by_segment.addcmul_(vs[:, :, i], factor[:, i, None, None, None])
-    return goal
 
 
 def whole_forces(field, name: str, x, neg, coefs, targets, base, segments: int) -> torch.Tensor:
@@ -252,7 +187,8 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
                                          combine=combine, segments=segments)
         else:
             goal, c, stats = split_drift(x, pos, neg, (x_w, pos_w, neg_w), path, block, **kw)
-        stats["drift_rms"] = torch.stack([stats[f"drift_rms/{t:g}"] for t in temps]).square().sum(0).sqrt()
+        per_tau = torch.stack([stats[f"drift_rms/{t:g}"] for t in temps])        # [T,S]
+        stats["drift_rms"] = per_tau.square().sum(0).sqrt()
     if segments == 1:
         return goal, c[0], {k: v[0] for k, v in stats.items()}
     return goal, per_group(c, x.shape[0]), stats
@@ -277,7 +213,8 @@ def split_drift(x, pos, neg, weights, path: str, block, *, field, kernel, temper
     vs = (stream_field(field, xk, ps, ns, kernels=kernels, block_size=block, **kw)
           if path == "stream" else [field(xk, ps, ns, kernel=kk, **kw) for kk in kernels])
     stats = {"scale": s.view(1)}
-    return normalise(xk, torch.stack(vs, 1), x.new_ones(1), temperatures, combine, stats), c.view(1), stats
+    goal = normalise(xk, torch.stack(vs, 1), x.new_ones(1), temperatures, combine, stats)
+    return goal, c.view(1), stats
 
 
 def scaled_loss(x, goal, c):
@@ -287,11 +224,6 @@ def scaled_loss(x, goal, c):
     """
     loss = ((x.float() / c - goal) ** 2).mean(dim=(-1, -2))
     return loss.sum(0) if goal.dim() == 4 else loss
-
-
-def segment_mean(loss: torch.Tensor, segments: int = 1) -> torch.Tensor:
-    """The mean of a per-group loss [B]: a scalar, or [S] per segment when segments > 1."""
-    return loss.mean() if segments == 1 else loss.view(segments, -1).mean(1)
 
 
 def drift_target(x, pos, neg=None, **kw):

@@ -76,9 +76,9 @@ def _by_shape(gen_feats: dict, pos_feats: dict, neg_feats: dict | None, weights:
         b, _, locations, _ = x.shape
         if pos.shape[0] != b or pos.shape[2] != locations or (
                 neg is not None and (neg.shape[0] != b or neg.shape[2] != locations)):
+            negative = None if neg is None else tuple(neg.shape)
             raise ValueError(f"feature set '{name}': generated {tuple(x.shape)}, positive "
-                             f"{tuple(pos.shape)}, negative {None if neg is None else tuple(neg.shape)}"
-                             f" must share B and L")
+                             f"{tuple(pos.shape)}, negative {negative} must share B and L")
         key = (x.shape, pos.shape, None if neg is None else neg.shape, x.dtype, pos.dtype)
         groups.setdefault(key, []).append((name, w, x, pos, neg))
     return groups
@@ -106,9 +106,10 @@ def feature_drift_loss(gen_feats: dict, pos_feats: dict, neg_feats: dict | None 
         names, ws, xs, ps, ns = zip(*sets)
         b, _, locations, _ = xs[0].shape
         s = len(sets)
+        sample_w = {k: _repeat(v, locations, s) for k, v in
+                    (("x_w", x_w), ("pos_w", pos_w), ("neg_w", neg_w))}
         loss, set_stats = drift_loss(_fold(xs), _fold(ps), None if ns[0] is None else _fold(ns),
-                                     x_w=_repeat(x_w, locations, s), pos_w=_repeat(pos_w, locations, s),
-                                     neg_w=_repeat(neg_w, locations, s), segments=s, **drift_kw)
+                                     segments=s, **sample_w, **drift_kw)
         per_set = loss.view(s, b, locations).mean(dim=2) * loss.new_tensor(ws)[:, None]  # [S, B]
         total = per_set.sum(0) if total is None else total + per_set.sum(0)
         for i, name in enumerate(names):

@@ -193,7 +193,8 @@ def row(label, shape, args) -> list[str]:
         ours = drift(x, pos, neg if neg.shape[1] else None, field=zoo.fields.meanshift,
                      kernel=zoo.kernels.laplace)[0]
     err = ((ours - theirs).abs().max() / theirs.abs().max()).item()
-    t = interleaved(fns, args.rounds, time.process_time if args.clock == "cpu" else time.perf_counter)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    t = interleaved(fns, args.rounds, clock)
     ms = lambda k: f"{1e3 * t[k]:.1f} ms" if k in t else "-"  # noqa: E731
     return [label, ", ".join(map(str, shape)), *(ms(k) for k in fns),
             f"{t['port'] / t['default']:.2f}x", f"{err:.1e}"]
