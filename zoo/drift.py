@@ -123,11 +123,12 @@ def whole_drift(x, pos, neg, weights, *, field, kernel, temps, scaling, combine,
         s = c = x.new_ones(segments)
     field_name, kernel_name = names(field, kernel)
     squared = SQUARED_BASE[kernel_name]
-    coefs = -0.5 / taus.square() if squared else -1.0 / taus                    # [S,T]
+    coefs = (taus.square().reciprocal_().mul_(-0.5) if squared
+             else taus.reciprocal().neg_())                                     # [S,T]
     v = whole_forces(field, field_name, x, neg, coefs.expand(segments, -1), targets,
                      base.square_() if squared else base, segments)
     stats = {"scale": s}
-    return normalise(x, v, 1 / c, temps, combine, stats), c, stats
+    return normalise(x, v, torch.reciprocal(c), temps, combine, stats), c, stats
 
 
 def by_segment(x, pos, neg, x_w, pos_w, neg_w, segments: int, **kw):
@@ -187,8 +188,6 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
                                          combine=combine, segments=segments)
         else:
             goal, c, stats = split_drift(x, pos, neg, (x_w, pos_w, neg_w), path, block, **kw)
-        per_tau = torch.stack([stats[f"drift_rms/{t:g}"] for t in temps])        # [T,S]
-        stats["drift_rms"] = per_tau.square().sum(0).sqrt()
     if segments == 1:
         return goal, c[0], {k: v[0] for k, v in stats.items()}
     return goal, per_group(c, x.shape[0]), stats

@@ -31,7 +31,10 @@ def check_segments(segments, groups: int) -> int:
 
 
 def per_group(t: torch.Tensor, groups: int) -> torch.Tensor:
-    """Per-segment values t [S] -> [B,1,1], each repeated over its segment's B/S groups."""
+    """Per-segment values t [S] -> [B,1,1], each repeated over its segment's B/S groups
+    ([1,1,1], broadcasting, for one segment)."""
+    if t.shape[0] == 1:
+        return t.view(1, 1, 1)
     return t.repeat_interleave(groups // t.shape[0]).view(groups, 1, 1)
 
 
@@ -76,20 +79,22 @@ def normalise(x, v, k, temps, combine: str, stats: dict) -> torch.Tensor:
 
     v: V [B,T,N,D] in the coordinates of x; k [S] maps them to scaled ones (1, or 1/c when the
     field ran in data units), one per segment of B/S groups, each with its own force RMS.
-    Writes stats drift_rms/<tau> [S] (scaled units, global over ranks).
+    Writes stats drift_rms/<tau> [S] (scaled units, global over ranks) and drift_rms [S], their
+    root sum of squares.
     """
     b, t, n, d = v.shape
     s = k.shape[0]
     # per-group norms, then their sum: one flat float32 vector_norm loses ~1e-3 on 4M entries
     ms = torch.linalg.vector_norm(v, dim=(-2, -1)).square().view(s, b // s, t).sum(1)  # [S,T]
     rms = dist.mean(ms / (b // s * n * d)).sqrt() * k[:, None]                          # [S,T]
-    for i, tau in enumerate(temps):
-        stats[f"drift_rms/{tau:g}"] = rms[:, i]
-    xs = x * per_group(k, b)
+    stats.update(zip((f"drift_rms/{tau:g}" for tau in temps), rms.T.unbind(0)))
+    stats["drift_rms"] = rms.square().sum(1).sqrt()
+    k_group = per_group(k, b)
+    xs = x * k_group
     if combine == "per_temperature":
-        return torch.addcmul(xs[None], v.transpose(0, 1), per_group(k, b))       # [T,B,N,D]
-    factor, goal = k[:, None] / rms.clamp(min=1e-4), xs                            # [S,T]
-    by_segment, vs = goal.view(s, b // s, n, d), v.view(s, b // s, t, n, d)
-    for i in range(t):
-        by_segment.addcmul_(vs[:, :, i], factor[:, i, None, None, None])
-    return goal
+        return torch.addcmul(xs[None], v.transpose(0, 1), k_group)                # [T,B,N,D]
+    factors = (k[:, None] / rms.clamp(min=1e-4)).T.reshape(t, s, 1, 1, 1)         # [T,S,1,1,1]
+    by_segment = xs.view(s, b // s, n, d)
+    for v_tau, f_tau in zip(v.view(s, b // s, t, n, d).unbind(2), factors.unbind(0)):
+        by_segment.addcmul_(v_tau, f_tau)
+    return xs
