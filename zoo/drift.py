@@ -187,14 +187,14 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
                                          kernel=kernel, temps=temps, scaling=scaling,
                                          combine=combine, segments=segments)
         else:
-            goal, c, stats = split_drift(x, pos, neg, (x_w, pos_w, neg_w), path, block, **kw)
+            goal, c, stats = scaled_drift(x, pos, neg, (x_w, pos_w, neg_w), path, block, **kw)
     if segments == 1:
         return goal, c[0], {k: v[0] for k, v in stats.items()}
     return goal, per_group(c, x.shape[0]), stats
 
 
-def split_drift(x, pos, neg, weights, path: str, block, *, field, kernel, temperatures,
-                scaling, combine, block_size):
+def scaled_drift(x, pos, neg, weights, path: str, block, *, field, kernel, temperatures,
+                 scaling, combine, block_size):
     """goal, c [1], stats of one dense call per temperature or of the streaming tiles: the
     field runs in scaled coordinates x / c at temperatures tau s / c."""
     x_w, pos_w, neg_w = weights
