@@ -108,3 +108,55 @@ def test_force_rms_is_accurate_on_many_groups(block_size):
                                  temperatures=(0.2,), combine="per_temperature", block_size=block_size)
     v = (target[0].double() - x.double()) / (stats["scale"].double() / 512**0.5)
     torch.testing.assert_close(stats["drift_rms/0.2"].double(), v.pow(2).mean().sqrt(), rtol=2e-5, atol=0)
+
+
+# -- segments: equal blocks of groups, each normalised on its own (zoo.features batches sets) --
+
+def _segmented(seed=0, s=3, b=2, n=7, p=9, q=4, d=5, weighted=True):
+    """S blocks of B groups at very different scales (x1, x10, x0.1), so a scale or force RMS
+    shared across blocks would move every block's target."""
+    x, pos, neg, w = _inputs(s * b, n, p, q, d, weighted, seed)
+    size = torch.tensor([1.0, 10.0, 0.1][:s]).repeat_interleave(b)[:, None, None]
+    return x * size, pos * size, None if neg is None else neg * size, w
+
+
+@pytest.mark.parametrize("field", ["meanshift", "split"])
+@pytest.mark.parametrize("block_size", ["auto", None, 4])
+@pytest.mark.parametrize("combine", ["normalized_sum", "per_temperature"])
+@pytest.mark.parametrize("q, weighted", [(4, True), (0, False)])
+def test_segments_equal_one_call_per_segment(field, block_size, combine, q, weighted):
+    s, b = 3, 2
+    x, pos, neg, w = _segmented(s=s, b=b, q=q, weighted=weighted)
+    kw = dict(field=zoo.registry.lookup("field", field), kernel=zoo.kernels.laplace,
+              block_size=block_size, combine=combine)
+    goal, c, stats = zoo.drift.drift(x, pos, neg, segments=s, **w, **kw)
+    assert c.shape == (s * b, 1, 1) and stats["scale"].shape == stats["drift_rms"].shape == (s,)
+    for i in range(s):
+        g = slice(i * b, (i + 1) * b)
+        part = {k: v[g] for k, v in w.items()}
+        ref_goal, ref_c, ref_stats = zoo.drift.drift(x[g], pos[g], None if neg is None else neg[g],
+                                                     **part, **kw)
+        torch.testing.assert_close(goal[..., g, :, :], ref_goal, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(c[g], ref_c.expand(b, 1, 1), rtol=1e-6, atol=0)
+        for k, v in ref_stats.items():
+            torch.testing.assert_close(stats[k][i], v, rtol=1e-5, atol=1e-7)
+
+
+def test_segmented_loss_is_per_segment_and_gaussian_segments_match():
+    x, pos, neg, w = _segmented()
+    kw = dict(field=zoo.fields.split, kernel=zoo.kernels.gaussian, segments=3)
+    loss, stats = drift_loss(x, pos, neg, **w, **kw)
+    torch.testing.assert_close(stats["loss"], loss.detach().view(3, 2).mean(1))
+    ref = [drift_loss(x[i:i + 2], pos[i:i + 2], neg[i:i + 2], field=zoo.fields.split,
+                      kernel=zoo.kernels.gaussian, **{k: v[i:i + 2] for k, v in w.items()})[0]
+           for i in (0, 2, 4)]
+    torch.testing.assert_close(loss, torch.cat(ref), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [0, 4, 2.0, True])
+def test_segments_must_divide_the_groups(bad):
+    x, pos, neg, _ = _segmented()
+    with pytest.raises(ValueError, match=r"segments must be a positive integer dividing the "
+                                         r"number of groups B = 6"):
+        zoo.drift.drift(x, pos, neg, field=zoo.fields.meanshift, kernel=zoo.kernels.laplace,
+                        segments=bad)

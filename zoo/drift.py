@@ -14,22 +14,26 @@ reading, and the official *toy* recipe with one temperature): goal'_tau = x' + V
 loss = sum_tau mean (x' - goal'_tau)^2. ``scaling="none"`` leaves coordinates and
 temperatures in data units. ``stats`` carries the scale, the raw RMS of every temperature's
 force (which shrinks as q -> p although the normalised loss stays ~#temperatures) and the loss.
+``segments=S`` normalises S equal blocks of the B groups each on its own (one s and one RMS per
+block, ``zoo.scale``), so equal-shape feature sets share a call (``zoo.features``).
 """
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Callable, Sequence
 
 import gin
 import torch
 
-from zoo import dist
-from zoo.fields import _weights, check_inputs
+from zoo.fields import check_inputs
 from zoo.fields.streaming import field_options, stream_field, stream_scale
-from zoo.fields.streaming.tiles import SQUARED_BASE, check_block_size, logit_coefs
+from zoo.fields.streaming.tiles import SQUARED_BASE, check_block_size
 from zoo.fields.streaming.whole import distances, whole_field
-from zoo.kernels import Kernel, cdist
+from zoo.kernels import Kernel
 from zoo.registry import name_of
+from zoo.scale import (all_targets, check_segments, feature_scale, normalise, per_group, scale_of,
+                       segment_mean)
 
 SCALINGS = ("official", "none")
 COMBINES = ("normalized_sum", "per_temperature")
@@ -57,32 +61,18 @@ def kernel_at(kernel, tau: float) -> Kernel:
     return kernel(tau=tau)
 
 
-def all_targets(x, pos, neg=None, x_w=None, pos_w=None, neg_w=None):
-    """y = [x; neg; pos] [B,M,D] and its weights w [B,M], or None when no weights are given."""
-    ys, ws = [x, pos] if neg is None else [x, neg, pos], [x_w, pos_w] if neg is None else [x_w, neg_w, pos_w]
-    y = torch.cat([t.float() for t in ys], 1)
-    if all(w is None for w in ws):
-        return y, None
-    return y, torch.cat([_weights(w, t, name) for w, t, name in
-                         zip(ws, ys, ("x", "pos") if neg is None else ("x", "neg", "pos"))], 1)
+@functools.lru_cache(maxsize=256)
+def _family(field, kernel) -> tuple[str, str]:
+    """(field name, kernel name) of a call, looked up once per field and kernel object."""
+    return name_of(field), name_of(kernel_at(kernel, 1.0))
 
 
-def scale_of(dists: torch.Tensor, w) -> torch.Tensor:
-    """The weighted mean distance sum w_m d_nm / (B N M mean(w)), averaged over ranks first."""
-    if w is None:
-        return dist.mean(dists.mean())
-    return dist.mean((dists * w[:, None, :]).mean()) / dist.mean(w.mean())
-
-
-def feature_scale(x, pos, neg=None, x_w=None, pos_w=None, neg_w=None):
-    """The release's scale s (weighted mean distance from x to [x; neg; pos]) -> scalar.
-
-    Under torchrun the weighted sum and the weight mean are averaged over ranks first
-    (``zoo.dist.mean``; ranks hold equal numbers of groups), so s is the scale of the global
-    batch whatever the world size; a single process computes exactly the local expression.
-    """
-    y, w = all_targets(x, pos, neg, x_w, pos_w, neg_w)
-    return scale_of(cdist(x.float(), y), w)
+def names(field, kernel) -> tuple[str, str]:
+    """``_family`` with its cache, or without it for objects that cannot be hashed."""
+    try:
+        return _family(field, kernel)
+    except TypeError:
+        return _family.__wrapped__(field, kernel)
 
 
 def plan(field, kernel, block_size, n: int, m: int) -> tuple[str, int | None]:
@@ -95,55 +85,68 @@ def plan(field, kernel, block_size, n: int, m: int) -> tuple[str, int | None]:
     if block_size is None:
         return "per_temperature", None
     if block_size == "auto":
-        if name_of(field) not in WHOLE_FIELDS or name_of(kernel) not in SQUARED_BASE:
+        field_name, kernel_name = names(field, kernel)
+        if field_name not in WHOLE_FIELDS or kernel_name not in SQUARED_BASE:
             return "per_temperature", None
         return ("stream", AUTO_BLOCK) if n * m > AUTO_STREAM else ("whole", None)
     return "stream", check_block_size(block_size)
 
 
-def normalise(x, vs, k, temps, combine: str, stats: dict) -> torch.Tensor:
-    """goal' = x k + sum_tau V_tau k / rms(V_tau k) (or x k + V_tau k per temperature).
-
-    vs: V_tau [B,N,D] in the coordinates of x; k maps them to scaled ones (1, or 1/c when the
-    field ran in data units). Writes stats drift_rms/<tau> (scaled units, global over ranks).
-    """
-    xs = x * k
-    goal = xs.clone() if combine == "normalized_sum" else []
-    for tau, v in zip(temps, vs):
-        # per-group norms, then their sum: one flat float32 vector_norm loses ~1e-3 on 4M entries
-        ms = torch.linalg.vector_norm(v, dim=(-2, -1)).square().sum() / v.numel()
-        rms = dist.mean(ms).sqrt() * k
-        stats[f"drift_rms/{tau:g}"] = rms
-        if combine == "normalized_sum":
-            goal.addcmul_(v, k / rms.clamp(min=1e-4))
-        else:
-            goal.append(torch.addcmul(xs, v, k))
-    return goal if combine == "normalized_sum" else torch.stack(goal)
-
-
-def whole_forces(field, x, pos, neg, kernels, c, targets, base) -> list[torch.Tensor]:
-    """Every temperature's V [B,N,D] in data units from the distances of the scale (whole path)."""
-    name = name_of(field)
+def whole_forces(field, name: str, x, neg, coefs, targets, base, segments: int) -> torch.Tensor:
+    """Every temperature's V [B,T,N,D] in data units from the distances of the scale (whole
+    path) for ``field`` registered as ``name``; coefs [S,T] every segment's logit coefficients
+    on that base."""
     opts = field_options(field, name)
-    squared, coefs = logit_coefs(kernels, x.device)
     y, w = targets
-    n = x.shape[1]
-    if squared:
-        base, coefs = base * base, coefs / (c * c)
-    else:
-        coefs = coefs / c
+    b, n = x.shape[:2]
+    coefs = (coefs.view(-1, 1, 1) if segments == 1 else
+             coefs.repeat_interleave(b // segments, 0)[..., None, None])    # [T,1,1] | [B,T,1,1]
     n_neg = n + (0 if neg is None else neg.shape[1])
     if not opts.get("self_negatives", True):
         base, y, w, n_neg = base[..., n:], y[:, n:], None if w is None else w[:, n:], n_neg - n
-    v = whole_field(name, x, y, w, base, coefs, n_neg=n_neg,
-                    n_self=n if opts.get("self_negatives", True) else 0, **opts)
-    return list(v.unbind(1))
+    return whole_field(name, x, y, w, base, coefs, n_neg=n_neg,
+                       n_self=n if opts.get("self_negatives", True) else 0, **opts)
 
 
-@gin.configurable("drift", denylist=["x", "pos", "neg", "x_w", "pos_w", "neg_w"])
+def whole_drift(x, pos, neg, weights, *, field, kernel, temps, scaling, combine, segments):
+    """goal [B,N,D] (or [T,B,N,D]), c [S], stats of the whole-matrix path: one distance matrix
+    for the scale and every temperature; logit coefficient -1/(tau s) (laplace) or
+    -1/(2 (tau s)^2) (gaussian) on the data-unit distances, s clamped at 1e-3."""
+    targets = all_targets(x, pos, neg, *weights)
+    base = distances(x, targets[0])
+    taus = torch.tensor(temps, device=x.device)[None, :]                       # [1,T]
+    if scaling == "official":
+        s = scale_of(base, targets[1], segments)                                # [S]
+        c = (s / x.shape[-1] ** 0.5).clamp(min=1e-3)
+        taus = taus * s.clamp(min=1e-3)[:, None]                                # data units
+    else:
+        s = c = x.new_ones(segments)
+    field_name, kernel_name = names(field, kernel)
+    squared = SQUARED_BASE[kernel_name]
+    coefs = (taus.square().reciprocal_().mul_(-0.5) if squared
+             else taus.reciprocal().neg_())                                     # [S,T]
+    v = whole_forces(field, field_name, x, neg, coefs.expand(segments, -1), targets,
+                     base.square_() if squared else base, segments)
+    stats = {"scale": s}
+    return normalise(x, v, torch.reciprocal(c), temps, combine, stats), c, stats
+
+
+def by_segment(x, pos, neg, x_w, pos_w, neg_w, segments: int, **kw):
+    """``drift`` on every segment of B/S groups on its own, concatenated (the paths that do not
+    batch segments): goal [B,N,D] (or [T,B,N,D]), c [S], stats of [S]."""
+    cut = lambda t: [None] * segments if t is None else t.chunk(segments)  # noqa: E731
+    parts = [drift(*p[:3], x_w=p[3], pos_w=p[4], neg_w=p[5], **kw)
+             for p in zip(*map(cut, (x, pos, neg, x_w, pos_w, neg_w)))]
+    goal = torch.cat([p[0] for p in parts], -3)
+    stats = {k: torch.stack([p[2][k] for p in parts]) for k in parts[0][2]}
+    return goal, torch.stack([p[1] for p in parts]), stats
+
+
+@gin.configurable("drift", denylist=["x", "pos", "neg", "x_w", "pos_w", "neg_w", "segments"])
 def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05, 0.2),
-                scaling: str = "official", combine: str = "normalized_sum",
-                x_w=None, pos_w=None, neg_w=None, block_size: int | str | None = "auto"):
+          scaling: str = "official", combine: str = "normalized_sum",
+          x_w=None, pos_w=None, neg_w=None, block_size: int | str | None = "auto",
+          segments: int = 1):
     """goal' in scaled coordinates and the coordinate divisor c.
 
     ``block_size`` "auto" (default): ``plan`` picks the whole-matrix path (one distance matrix,
@@ -152,7 +155,12 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
     An int: the scale and every temperature's field from [block_size x block_size] tiles
     (``zoo.fields.streaming``; meanshift and split with the laplace or gaussian kernel).
     All paths are equal to float32 rounding.
-    Returns (goal [B,N,D] or [T,B,N,D] for per_temperature, c scalar tensor, stats dict).
+    ``segments`` S: the B groups are S equal blocks of consecutive groups (e.g. the feature
+    sets of one shape stacked, ``zoo.features``), each with its own scale s and force RMS, as
+    if each block were its own call (to float32 rounding); the whole path does them in one.
+    Returns (goal [B,N,D] or [T,B,N,D] for per_temperature, c, stats dict): with S = 1 c and
+    every stat are scalar tensors, with S > 1 c is [B,1,1] (each group's segment's divisor)
+    and the stats scale, drift_rms/<tau>, drift_rms are [S].
 
     Under torchrun (``zoo.dist``) the call's two global reductions, the scale s and every
     temperature's force RMS, are averaged over ranks, so each rank's share of the groups drifts
@@ -164,35 +172,48 @@ def drift(x, pos, neg=None, *, field: Callable, kernel, temperatures=(0.02, 0.05
         raise ValueError(f"combine must be one of {COMBINES}, got '{combine}'")
     temps = check_temperatures(temperatures)
     check_inputs(x, pos, neg)
+    segments = check_segments(segments, x.shape[0])
     m = x.shape[1] + pos.shape[1] + (0 if neg is None else neg.shape[1])
-    path, block = plan(field, kernel_at(kernel, 1.0), block_size, x.shape[1], m)
+    path, block = plan(field, kernel, block_size, x.shape[1], m)
+    kw = dict(field=field, kernel=kernel, temperatures=temps, scaling=scaling, combine=combine,
+              block_size=block_size)
+    if segments > 1 and path != "whole":
+        goal, c, stats = by_segment(x, pos, neg, x_w, pos_w, neg_w, segments, **kw)
+        return goal, per_group(c, x.shape[0]), stats
     x = x.detach().float()
-    stats: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         if path == "whole":
-            targets = all_targets(x, pos, neg, x_w, pos_w, neg_w)
-            base = distances(x, targets[0])
-        if scaling == "official":
-            s = (scale_of(base, targets[1]) if path == "whole" else
-                 feature_scale(x, pos, neg, x_w, pos_w, neg_w) if path == "per_temperature" else
-                 stream_scale(x, pos, neg, x_w, pos_w, neg_w, block_size=block))
-            c = (s / x.shape[-1] ** 0.5).clamp(min=1e-3)
-            unit = s.clamp(min=1e-3) / c                      # tau is in units of s
+            goal, c, stats = whole_drift(x, pos, neg, (x_w, pos_w, neg_w), field=field,
+                                         kernel=kernel, temps=temps, scaling=scaling,
+                                         combine=combine, segments=segments)
         else:
-            s = c = unit = x.new_tensor(1.0)
-        stats["scale"] = s
-        kernels = [kernel_at(kernel, float(tau * unit)) for tau in temps]
-        if path == "whole":
-            vs, k, xk = whole_forces(field, x, pos, neg, kernels, c, targets, base), 1 / c, x
-        else:
-            xk, k = x / c, x.new_tensor(1.0)
-            ps, ns = pos.float() / c, None if neg is None else neg.float() / c
-            weights = dict(x_w=x_w, pos_w=pos_w, neg_w=neg_w)
-            vs = (stream_field(field, xk, ps, ns, kernels=kernels, block_size=block, **weights)
-                  if path == "stream" else [field(xk, ps, ns, kernel=kk, **weights) for kk in kernels])
-        goal = normalise(xk, vs, k, temps, combine, stats)
-        stats["drift_rms"] = torch.stack([stats[f"drift_rms/{t:g}"] for t in temps]).pow(2).sum().sqrt()
-    return goal, c, stats
+            goal, c, stats = scaled_drift(x, pos, neg, (x_w, pos_w, neg_w), path, block, **kw)
+    if segments == 1:
+        return goal, c[0], {k: v[0] for k, v in stats.items()}
+    return goal, per_group(c, x.shape[0]), stats
+
+
+def scaled_drift(x, pos, neg, weights, path: str, block, *, field, kernel, temperatures,
+                 scaling, combine, block_size):
+    """goal, c [1], stats of one dense call per temperature or of the streaming tiles: the
+    field runs in scaled coordinates x / c at temperatures tau s / c."""
+    x_w, pos_w, neg_w = weights
+    if scaling == "official":
+        s = (feature_scale(x, pos, neg, x_w, pos_w, neg_w) if path == "per_temperature" else
+             stream_scale(x, pos, neg, x_w, pos_w, neg_w, block_size=block))
+        c = (s / x.shape[-1] ** 0.5).clamp(min=1e-3)
+        unit = s.clamp(min=1e-3) / c                      # tau is in units of s
+    else:
+        s = c = unit = x.new_tensor(1.0)
+    kernels = [kernel_at(kernel, float(tau * unit)) for tau in temperatures]
+    xk = x / c
+    ps, ns = pos.float() / c, None if neg is None else neg.float() / c
+    kw = dict(x_w=x_w, pos_w=pos_w, neg_w=neg_w)
+    vs = (stream_field(field, xk, ps, ns, kernels=kernels, block_size=block, **kw)
+          if path == "stream" else [field(xk, ps, ns, kernel=kk, **kw) for kk in kernels])
+    stats = {"scale": s.view(1)}
+    goal = normalise(xk, torch.stack(vs, 1), x.new_ones(1), temperatures, combine, stats)
+    return goal, c.view(1), stats
 
 
 def scaled_loss(x, goal, c):
@@ -208,19 +229,20 @@ def drift_target(x, pos, neg=None, **kw):
     """target = x + V in the caller's coordinates (the goal mapped back), plus stats.
 
     x [B,N,D], pos [B,P,D], neg [B,Q,D] or None -> target [B,N,D] ([T,B,N,D] per temperature).
-    Keyword arguments as ``drift``; stats["loss"] is the release's loss value.
+    Keyword arguments as ``drift``; stats["loss"] is the release's loss value (per segment).
     """
     goal, c, stats = drift(x, pos, neg, **kw)
-    stats["loss"] = scaled_loss(x.detach(), goal, c).mean()
+    stats["loss"] = segment_mean(scaled_loss(x.detach(), goal, c), kw.get("segments", 1))
     return goal * c, stats
 
 
 def drift_loss(x, pos, neg=None, **kw):
-    """Per-group loss [B] = mean_{n,d} ||x/c - stopgrad(goal')||^2 (summed over terms), stats.
+    """Per-group loss [B] = mean_{n,d} ||x/c - stopgrad(goal')||^2 (summed over terms), stats
+    (stats["loss"] the mean, [S] per segment with ``segments``).
 
     Gradients flow into ``x`` only; everything on the target side is detached.
     """
     goal, c, stats = drift(x, pos, neg, **kw)
     loss = scaled_loss(x, goal, c)
-    stats["loss"] = loss.detach().mean()
+    stats["loss"] = segment_mean(loss.detach(), kw.get("segments", 1))
     return loss, stats

@@ -1,6 +1,6 @@
 """``grouped``: the drift loss on many small groups (image training) against a straight port.
 
-    drift-zoo bench grouped --threads 2 --markdown results/bench_grouped.md
+    drift-zoo bench grouped --threads 1 --markdown results/bench_grouped.md
 
 Image training drifts many small groups at once: classes x locations of every feature set, B
 groups of N generated, P positive and Q extra negative samples of D channels (the generated
@@ -9,7 +9,12 @@ batch is among the negatives, self-pairs masked). Rows ``issue`` are the shapes 
 encoder (6 classes x 16 / 16 images, sets [L, C] = 256x16, 64x16, 16x32, 1x3072), ``imagenet``
 the ImageNet ablation recipe (gin/experiments/imagenet_latent_b.gin: 64 generated, 64 positive,
 32 unconditional per class) shrunk to 4 classes and its encoder's [L, C] = 64x64, 16x256,
-1x512, and one large group (the streaming field's home).
+1x512, and one large group (the streaming field's home). Rows ``step`` drift a whole step's
+35 feature sets (STEP_SETS: the random_conv sets of the shapes step, 6 classes x 16 generated /
+16 positive, without and with 8 extra negatives per class, every set at its own scale) through
+``zoo.features.feature_drift_loss``; there the port runs the release's loop (one ``port_goal``
+per set, ``port_step``) and ``per set`` is our default path with one call per set, i.e. without
+batching the sets of equal shape into one call.
 
 Paths, all ``drift_loss(x, pos, neg, field=meanshift, kernel=laplace)`` at the temperatures
 0.02, 0.05, 0.2 (goal, scale, loss): ``port`` is a straight port of the release's arithmetic
@@ -21,7 +26,7 @@ with the split field; ``streaming`` ``block_size=512``. Rounds interleave every 
 process (each round times each path once, after one warm-up call each); the table shows the
 median over rounds of the process's CPU time (``--clock cpu``, the default: on a shared machine
 waiting for a core is not counted; run with ``--threads 1``) or of wall time (``--clock wall``), ``speed-up`` = port / default and ``err`` = max|goal - goal_port| /
-max|goal_port| of the default path.
+max|goal_port| of the default path (of the per-group loss for ``step`` rows).
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ from rich.console import Console
 
 import zoo
 from zoo.drift import drift
+from zoo.features import feature_drift_loss
 
 from zoo.bench.common import Report
 
@@ -46,8 +52,14 @@ SHAPES = {  # label: (B, N, P, Q, D)
                (6, 16, 16, 0, 3072)],
     "imagenet": [(256, 64, 64, 32, 64), (64, 64, 64, 32, 256), (4, 64, 64, 32, 512)],
     "large": [(1, 2048, 2048, 0, 64)],
+    "step": [(6, 16, 16, 0, "35 sets"), (6, 16, 16, 8, "35 sets")],
 }
 TEMPS = (0.02, 0.05, 0.2)
+STEP_SETS = {  # [L, C]: count -- the 35 random_conv feature sets of one shapes.gin step
+    (256, 16): 2, (64, 16): 4, (64, 32): 1, (16, 16): 4, (16, 32): 2, (16, 64): 1, (4, 32): 2,
+    (4, 64): 2, (4, 128): 1, (1, 3): 1, (1, 16): 4, (1, 32): 2, (1, 64): 4, (1, 128): 4,
+    (1, 3072): 1,
+}
 
 
 def add_arguments(p) -> None:
@@ -95,6 +107,49 @@ def inputs(shape, seed):
     return draw(n, 0.0), draw(p, 0.5), draw(q, 0.2)
 
 
+def step_inputs(shape, seed):
+    """gen, pos, neg {set: [B, N|P|Q, L, C]} for every set of STEP_SETS, each at its own scale."""
+    b, n, p, q, _ = shape
+    g = torch.Generator().manual_seed(seed)
+    sets = [(f"{l}x{c}/{i}", l, c) for (l, c), k in STEP_SETS.items() for i in range(k)]
+    feats = {}
+    for name, l, c in sets:
+        size = torch.randn((), generator=g).exp()
+        x, pos, neg = inputs((b * l, n, p, q, c), int(torch.randint(1 << 30, (), generator=g)))
+        unfold = lambda t: t.view(b, l, t.shape[1], c).transpose(1, 2) * size  # noqa: E731
+        feats[name] = (unfold(x), unfold(pos), unfold(neg))
+    return tuple({k: v[i] for k, v in feats.items()} for i in range(3))
+
+
+def port_step(gen, pos, neg) -> torch.Tensor:
+    """The release's feature loss: one ``port_goal`` per set on its (group, location) pairs,
+    the loss averaged over locations and summed over sets -> [B]."""
+    fold = lambda t: t.transpose(1, 2).flatten(0, 1)  # noqa: E731  [B, N, L, C] -> [B*L, N, C]
+    total = 0
+    for k, x in gen.items():
+        xf = fold(x)
+        goal, c = port_goal(xf, fold(pos[k]), fold(neg[k]))
+        total = total + ((xf / c - goal) ** 2).mean(dim=(-1, -2)).view(x.shape[0], -1).mean(1)
+    return total
+
+
+def step_paths(gen, pos, neg):
+    """The paths of ``paths`` for a whole step's feature sets (``zoo.features``); ``per set`` is
+    the default path with one call per set (no batching of equal shapes)."""
+    ms, sp, lap = zoo.fields.meanshift, zoo.fields.split, zoo.kernels.laplace
+    neg_or_none = neg if next(iter(neg.values())).shape[1] else None
+    ours = lambda **kw: (lambda: feature_drift_loss(gen, pos, neg_or_none, kernel=lap, **kw)[0])
+
+    def per_set():
+        return sum(feature_drift_loss({k: gen[k]}, {k: pos[k]},
+                                      None if neg_or_none is None else {k: neg[k]},
+                                      field=ms, kernel=lap)[0] for k in gen)
+
+    return {"port": lambda: port_step(gen, pos, neg), "default": ours(field=ms),
+            "per set": per_set, "per-temp": ours(field=ms, block_size=None),
+            "split": ours(field=sp), "streaming": ours(field=ms, block_size=512)}
+
+
 def paths(x, pos, neg):
     """{name: callable -> per-group loss} for every path of the module docstring."""
     ms, sp, lap = zoo.fields.meanshift, zoo.fields.split, zoo.kernels.laplace
@@ -105,12 +160,14 @@ def paths(x, pos, neg):
         goal, c = port_goal(x, pos, neg)
         return ((x / c - goal) ** 2).mean(dim=(-1, -2))
 
-    return {"port": port, "default": ours(field=ms), "per-temp": ours(field=ms, block_size=None),
-            "split": ours(field=sp), "streaming": ours(field=ms, block_size=512)}
+    return {"port": port, "default": ours(field=ms), "per set": None,
+            "per-temp": ours(field=ms, block_size=None), "split": ours(field=sp),
+            "streaming": ours(field=ms, block_size=512)}
 
 
 def interleaved(fns: dict, rounds: int, clock=time.process_time) -> dict:
     """Median seconds of every callable, timed once per round in turn after one warm-up each."""
+    fns = {k: fn for k, fn in fns.items() if fn is not None}
     for fn in fns.values():
         fn()
     times = {k: [] for k in fns}
@@ -123,15 +180,23 @@ def interleaved(fns: dict, rounds: int, clock=time.process_time) -> dict:
 
 
 def row(label, shape, args) -> list[str]:
-    x, pos, neg = inputs(shape, args.seed)
-    goal_port, _ = port_goal(x, pos, neg)
-    goal, _, _ = drift(x, pos, neg if neg.shape[1] else None, field=zoo.fields.meanshift,
-                       kernel=zoo.kernels.laplace)
-    err = ((goal - goal_port).abs().max() / goal_port.abs().max()).item()
-    t = interleaved(paths(x, pos, neg), args.rounds,
-                    time.process_time if args.clock == "cpu" else time.perf_counter)
-    ms = lambda k: f"{1e3 * t[k]:.1f} ms"
-    return [label, ", ".join(map(str, shape)), *(ms(k) for k in t),
+    """One table row; err compares the default path's goal (per-group loss for a step) with
+    the port's."""
+    if label == "step":
+        gen, pos, neg = step_inputs(shape, args.seed)
+        fns = step_paths(gen, pos, neg)
+        ours, theirs = fns["default"]().detach(), port_step(gen, pos, neg)
+    else:
+        x, pos, neg = inputs(shape, args.seed)
+        fns = paths(x, pos, neg)
+        theirs = port_goal(x, pos, neg)[0]
+        ours = drift(x, pos, neg if neg.shape[1] else None, field=zoo.fields.meanshift,
+                     kernel=zoo.kernels.laplace)[0]
+    err = ((ours - theirs).abs().max() / theirs.abs().max()).item()
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    t = interleaved(fns, args.rounds, clock)
+    ms = lambda k: f"{1e3 * t[k]:.1f} ms" if k in t else "-"  # noqa: E731
+    return [label, ", ".join(map(str, shape)), *(ms(k) for k in fns),
             f"{t['port'] / t['default']:.2f}x", f"{err:.1e}"]
 
 
@@ -140,8 +205,8 @@ def run(args) -> Report:
     only = set(filter(None, args.only.split(",")))
     report = Report(f"drift_loss on grouped shapes (meanshift, laplace, temperatures "
                     f"{', '.join(map(str, TEMPS))}): straight port vs zoo.drift",
-                    ["set", "B, N, P, Q, D", "port", "default", "per-temp", "split", "streaming",
-                     "speed-up", "err"])
+                    ["set", "B, N, P, Q, D", "port", "default", "per set", "per-temp", "split",
+                     "streaming", "speed-up", "err"])
     for label, shapes in SHAPES.items():
         if only and label not in only:
             continue
@@ -150,5 +215,6 @@ def run(args) -> Report:
                 report.rows.append(row(label, shape, args))
     report.notes = [f"Median {args.clock} time of {args.rounds} interleaved rounds (one warm-up call per path), "
                     f"seed {args.seed}. speed-up = port / default; err = max|goal - goal_port| / "
-                    "max|goal_port| of the default path. See `drift-zoo bench grouped --help`."]
+                    "max|goal_port| of the default path (of the per-group loss for `step`). "
+                    "See `drift-zoo bench grouped --help`."]
     return report

@@ -37,6 +37,7 @@ float32 rounding (tests/test_streaming.py); ``zoo.drift.drift(block_size=...)`` 
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 
@@ -175,11 +176,17 @@ STREAMERS = {"meanshift": stream_meanshift, "split": stream_split}
 STREAMING_FIELDS = tuple(sorted(STREAMERS))
 
 
+@functools.lru_cache(maxsize=None)
+def field_defaults(name: str) -> dict:
+    """The keyword-only defaults of registered field ``name`` (its signature, read once)."""
+    skip = {"kernel", "x_w", "pos_w", "neg_w"}
+    return {k: p.default for k, p in inspect.signature(lookup("field", name)).parameters.items()
+            if p.kind is p.KEYWORD_ONLY and k not in skip and p.default is not p.empty}
+
+
 def field_options(field, name: str) -> dict:
     """The field's own knobs as a call would see them: defaults < gin bindings < partial kwargs."""
-    skip = {"kernel", "x_w", "pos_w", "neg_w"}
-    opts = {k: p.default for k, p in inspect.signature(lookup("field", name)).parameters.items()
-            if p.kind is p.KEYWORD_ONLY and k not in skip and p.default is not p.empty}
+    opts = dict(field_defaults(name))
     opts.update(gin.get_bindings(lookup("field", name)))
     opts.update(getattr(field, "keywords", None) or {})
     return opts

@@ -34,13 +34,15 @@ from zoo.fields import SELF_MASK
 from zoo.fields.streaming.tiles import EXP_MIN, FAR, fill_self
 from zoo.kernels import EPS_SQ
 
-CHUNK = 1 << 22  # logits per chunk (G T N M): 16 MiB of float32
+CHUNK = 1 << 20  # logits per chunk (G T N M): 4 MiB of float32, so the ~10 passes over a chunk
+                 # run mostly in cache: 10-20% faster than 2^22 on this CPU (EPYC, 1 MiB L2
+                 # per core; 2^19 about equal, 2^16 and 2^22 slower; issue 18)
 _WORK = threading.local()  # per thread (sweeps run trainings in threads): device -> buffer
 
 
 def workspace(shape, like: torch.Tensor, name: str = "logits") -> torch.Tensor:
     """A reused float32 buffer of ``shape`` on ``like``'s device (at most one chunk's logits):
-    a fresh 16 MiB tensor per call costs its page faults, about as much as one pass over it."""
+    a fresh 4 MiB tensor per call costs its page faults, about as much as one pass over it."""
     n, cache, key = math.prod(shape), _WORK.__dict__, (like.device, name)
     buf = cache.get(key)
     if buf is None or buf.numel() < n:
@@ -51,7 +53,7 @@ def workspace(shape, like: torch.Tensor, name: str = "logits") -> torch.Tensor:
 def distances(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``zoo.kernels.cdist`` (Gram expansion, squared distances floored at 1e-8) in one GEMM
     and in-place passes; y [B,M,D] starts with x [B,N,D] itself, whose norms it reuses."""
-    yn = torch.linalg.vecdot(y, y)                                       # [B,M]
+    yn = torch.linalg.vector_norm(y, dim=-1).square_()                   # [B,M], no [B,M,D] temporary
     sq = torch.baddbmm(yn[:, None, :], x, y.transpose(1, 2), alpha=-2)
     return sq.add_(yn[:, : x.shape[1], None]).clamp_(min=EPS_SQ).sqrt_()
 
@@ -64,7 +66,7 @@ def group_chunks(b: int, per_group: int) -> list[slice]:
 
 def logits(base: torch.Tensor, coefs: torch.Tensor, n_self: int) -> torch.Tensor:
     """l = c b for every c of coefs [T,1,1]: base [G,N,M] -> [G,T,N,M], self-pairs SELF_MASK."""
-    lg = torch.mul(base[:, None], coefs, out=workspace((base.shape[0], coefs.shape[0], *base.shape[1:]), base))
+    lg = torch.mul(base[:, None], coefs, out=workspace((base.shape[0], coefs.shape[-3], *base.shape[1:]), base))
     if n_self:
         lg[..., :n_self].diagonal(0, -2, -1).fill_(SELF_MASK)
     return lg
@@ -105,7 +107,7 @@ def meanshift_coefs_one_exp(base, coefs, w, n_neg: int, n_self: int, floor: floa
     bmin = bmin.masked_fill_(bmin.isinf(), 0.0)
     beta = bmin.amin(1, keepdim=True)                                    # [G,1,1]
     e = torch.mul(b.sub_(bmin)[:, None], coefs,
-                  out=workspace((b.shape[0], coefs.shape[0], *b.shape[1:]), b))     # [G,T,N,M]
+                  out=workspace((b.shape[0], coefs.shape[-3], *b.shape[1:]), b))    # [G,T,N,M]
     e.clamp_(min=EXP_MIN).exp_()
     u = torch.exp(coefs * (bmin - beta)[:, None])                        # [G,T,N,1]
     k = torch.matmul(u.transpose(-1, -2), e)                             # [G,T,1,M]
@@ -141,7 +143,7 @@ def split_coefs(base, coefs, w, n_neg: int, n_self: int) -> torch.Tensor:
         if part.shape[-1]:
             low = part.amin(-1, keepdim=True)
             part.sub_(low.masked_fill_(low.isinf(), 0.0))
-    e = torch.mul(b[:, None], coefs, out=workspace((b.shape[0], coefs.shape[0], *b.shape[1:]), b))
+    e = torch.mul(b[:, None], coefs, out=workspace((b.shape[0], coefs.shape[-3], *b.shape[1:]), b))
     e.clamp_(min=EXP_MIN).exp_()
     if n_self:
         fill_self(e[..., :n_self], 0, 0.0)
@@ -154,7 +156,8 @@ def split_coefs(base, coefs, w, n_neg: int, n_self: int) -> torch.Tensor:
 
 
 def coefficients(name: str, base, coefs, w, n_neg: int, n_self: int, floor: float):
-    """R [G,T,N,M] of field ``name`` for one chunk: base [G,N,M], coefs [T,1,1], w [G,M] or None.
+    """R [G,T,N,M] of field ``name`` for one chunk: base [G,N,M], coefs [T,1,1] or [G,T,1,1],
+    w [G,M] or None.
 
     With x among the targets (n_self) each row's sum is folded into its self-pair
     (``fold_rowsum``), so V = R @ y; without, V = R @ y - rowsum(R) x."""
@@ -170,7 +173,8 @@ def coefficients(name: str, base, coefs, w, n_neg: int, n_self: int, floor: floa
 @torch.no_grad()
 def whole_field(name: str, x, y, w, base, coefs, *, n_neg: int, n_self: int,
                 affinity_floor: float = 1e-6, **_) -> torch.Tensor:
-    """V [B,T,N,D] of field ``name`` (meanshift or split) at every c of coefs [T,1,1].
+    """V [B,T,N,D] of field ``name`` (meanshift or split) at every c of coefs [T,1,1] (shared by
+    all groups) or [B,T,1,1] (one set of logit coefficients per group: ``zoo.drift`` segments).
 
     x [B,N,D], targets y [B,M,D] = [neg' (n_neg, x first when n_self) | pos], weights w [B,M]
     or None (all ones), base [B,N,M] the distances (or squared distances) x -> y.
@@ -178,10 +182,11 @@ def whole_field(name: str, x, y, w, base, coefs, *, n_neg: int, n_self: int,
     if affinity_floor < 0:
         raise ValueError(f"meanshift.affinity_floor must be >= 0, got {affinity_floor}")
     b, n, d = x.shape
-    t = coefs.shape[0]
+    t = coefs.shape[-3]
     out = x.new_empty(b, t, n, d)
     for g in group_chunks(b, t * n * y.shape[1]):
-        r = coefficients(name, base[g], coefs, None if w is None else w[g], n_neg, n_self, affinity_floor)
+        r = coefficients(name, base[g], coefs if coefs.dim() == 3 else coefs[g],
+                         None if w is None else w[g], n_neg, n_self, affinity_floor)
         torch.bmm(r.reshape(r.shape[0], t * n, -1), y[g], out=out[g].view(-1, t * n, d))
         if not n_self:
             out[g].sub_(r.sum(-1, keepdim=True) * x[g, None])
