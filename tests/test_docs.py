@@ -33,7 +33,7 @@ def readme_paths(text: str) -> list[str]:
     found = set()
     for raw in PATH.findall(text):
         path = raw.rstrip(".,:")
-        if any(c in path for c in "<>*") or path.startswith("results/runs/"):
+        if any(c in path for c in "<>*") or (path + "/").startswith("results/runs/"):
             continue
         found.update(_expand(path))
     return sorted(found)
