@@ -59,6 +59,9 @@ def test_a_difference_within_the_seeds_std_is_said():
     assert direction(ref, "b", row, (0.15, 0.142, 2)) == "no, within std"
     assert direction(ref, "a", row, (0.15, 0.071, 2)) == "baseline"
     assert direction(ref, "b", None, (0.15, 0.071, 2)) == "-"
+    failed = PaperRef({"a": 1.0, "b": "no reasonable results"}, metric="energy_distance", baseline="a")
+    assert direction(failed, "b", (0.3, 0.01, 2), (0.15, 0.071, 2)) == "yes"  # text: worse
+    assert direction(failed, "b", row, (0.15, 0.071, 2)) == "no"
     higher = PaperRef({"a": 1.0, "b": 2.0}, goal="max", metric="energy_distance", baseline="a")
     assert direction(higher, "b", row, (0.15, 0.071, 2)) == "yes"
 

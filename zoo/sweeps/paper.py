@@ -10,7 +10,9 @@ A sweep file (gin/sweeps/paper_*.py) may declare, beside its axes:
     PAPER_BASELINE = "attraction=1.0, repulsion=1.0"    # the row the others are compared to
 
 A key is a comma list of the leaderboard's ``--filter`` terms (``column=value``, globs), all
-of which a row must match; a row takes the first key it matches. With a baseline, each other
+of which a row must match; a row takes the first key it matches. A value is a number, or text
+for a row the paper reports without one ("no reasonable results"): shown as is, and read as
+worse than the baseline (the paper reports it failing). With a baseline, each other
 row gets ``direction holds?``: the paper says the row is better or worse than the baseline
 (sign of paper_row - paper_base, by PAPER_GOAL) and ours says the same or not (sign of
 ours_row - ours_base for PAPER_METRIC, by its METRIC_GOAL):
@@ -47,6 +49,8 @@ class PaperRef:
         if self.baseline is not None and self.baseline not in self.values:
             raise ValueError(f"PAPER_BASELINE '{self.baseline}' is not a key of PAPER ({self.source}); "
                              f"keys are {list(self.values)}")
+        if self.baseline is not None and isinstance(self.values[self.baseline], str):
+            raise ValueError(f"PAPER_BASELINE '{self.baseline}' must have a number ({self.source})")
         self.terms = {key: split_values(key) for key in self.values}
 
 
@@ -90,7 +94,8 @@ def direction(ref: PaperRef, key: str | None, mine, theirs) -> str:
         return "-"
     from zoo.sweeps.leaderboard import METRIC_GOAL
 
-    paper = _sign(ref.values[key] - ref.values[ref.baseline], ref.goal)
+    value, base_value = ref.values[key], ref.values[ref.baseline]
+    paper = 1 if isinstance(value, str) else _sign(value - base_value, ref.goal)
     ours = _sign(mine[0] - theirs[0], METRIC_GOAL.get(ref.metric, "min"))
     word = "yes" if paper == ours else "no"
     return word + (", within std" if abs(mine[0] - theirs[0]) <= mine[1] + theirs[1] else "")
@@ -104,7 +109,8 @@ def paper_cells(board) -> list[list[str]]:
     theirs = None if base is None else base["stats"].get(ref.metric)
     out = []
     for g, key in zip(board.groups, keys):
-        number = "-" if key is None else f"{ref.values[key]:g}"
+        value = None if key is None else ref.values[key]
+        number = "-" if key is None else value if isinstance(value, str) else f"{value:g}"
         mine = g["stats"].get(ref.metric)
         out.append([number] + ([direction(ref, key, mine, theirs)] if ref.baseline else []))
     return out
