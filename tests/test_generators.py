@@ -250,3 +250,15 @@ def test_mlp_init_center_and_spread_place_q_at_the_start():
         mlp(2, init_center=(1.0, 2.0, 3.0))
     with pytest.raises(ValueError, match="mlp.init_spread must be > 0"):
         mlp(2, init_spread=0.0)
+
+
+def test_sampling_a_conditional_dit_with_style_tokens():
+    """zoo.run.sampling.sample takes the batch size from the request, not len(noise): a DiT
+    with style tokens returns (image noise, style indices) as its noise."""
+    import zoo
+    from zoo.run.sampling import sample
+
+    m = zoo.build("generator", "dit_tiny", shape=(1, 8, 8), patch=4, style_tokens=4,
+                  style_codes=8, num_classes=3)
+    x = sample(m, 10, seed=0, chunk=4)
+    assert x.shape == (10, 64) and bool(x.isfinite().all())

@@ -8,6 +8,7 @@ r"""The leaderboard of every run folder under results/ (or the given roots).
         --out ed.png
     drift-zoo leaderboard results/runs/sweeps/toy_kernels --filter seed=0 --samples samples.png
     drift-zoo leaderboard results/runs/sweeps/paper_antisymmetry --paper     # + the paper's numbers
+    drift-zoo leaderboard results/runs/sweeps/paper_loss --track energy_distance   # loss ~ distance?
 
 One row per group of runs that differ only in the seed (or per --group_by columns), metrics
 as mean +- std over the group's finished runs; failed, running and corrupt runs are listed
@@ -26,7 +27,8 @@ from rich.console import Console
 from zoo.cli import parser
 from zoo.config import ROOT
 from zoo.run.report import print_error
-from zoo.sweeps.leaderboard import load, plot_metric, samples_grid
+from zoo.sweeps.curves import add_loss_tracking
+from zoo.sweeps.leaderboard import Board, find_runs, plot_metric, read_run, samples_grid
 from zoo.sweeps.paper import load_reference
 from zoo.sweeps.print_board import show_board
 
@@ -49,6 +51,8 @@ def _args(argv):
     ap.add_argument("--x", default=None, help="swept column or binding for --plot")
     ap.add_argument("--samples", default=None, metavar="PNG", help="the runs' samples.png side by side")
     ap.add_argument("--out", default=None, help="PNG for --plot (default: <metric>_vs_<x>.png)")
+    ap.add_argument("--track", default=None, metavar="METRIC",
+                    help="add loss_vs_METRIC: rank correlation of the loss with METRIC over each run")
     ap.add_argument("--paper", nargs="?", const="auto", default=None, metavar="SWEEP_FILE",
                     help="the paper's numbers from a sweep file's PAPER (default: the root's sweep file)")
     return ap.parse_args(argv)
@@ -87,8 +91,11 @@ def main(argv=None) -> int:
          for a in (sys.argv[1:] if argv is None else argv)])
     command = _sweep_commands(args.roots) + command
     try:
-        board = load(args.roots, filters=args.filter, group_by=args.group_by, metrics=args.metric,
-                     sort=args.sort, paper=_paper(args.paper, args.roots))
+        runs = [read_run(p) for p in find_runs(args.roots)]
+        if args.track:
+            add_loss_tracking(runs, args.track)
+        board = Board(runs, filters=args.filter, group_by=args.group_by, metrics=args.metric,
+                      sort=args.sort, paper=_paper(args.paper, args.roots))
     except ValueError as err:
         return print_error(err)
     out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 250)

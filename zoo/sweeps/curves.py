@@ -7,6 +7,11 @@ training loss (log scale where it is positive). Runs that differ only in the see
 end in ``_s<seed>``, ``zoo.sweeps.spec.run_names``) share a colour and one legend entry. Read
 from each run's metrics.jsonl (``Run.records``: a torn last line is skipped), so a sweep cut
 short still plots what its runs logged.
+
+``loss_tracks`` is Fig. 4's check (Deng et al. 2026): Spearman's rank correlation between the
+training loss and the metric over a run's evaluations (+1: the loss falls exactly when the
+distance does); ``drift-zoo leaderboard --track energy_distance`` shows it per row as the
+metric ``loss_vs_energy_distance``.
 """
 from __future__ import annotations
 
@@ -61,3 +66,50 @@ def sweep_curves(folder, path=None, metric: str = "energy_distance") -> Path | N
     atomic_write(out, lambda f: fig.savefig(f, format="png", dpi=100))  # two sweeps may race
     plt.close(fig)
     return out
+
+
+def _ranks(values: list[float]) -> list[float]:
+    """Ranks 0..n-1, ties sharing their mean rank."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2
+        i = j + 1
+    return ranks
+
+
+def spearman(a: list[float], b: list[float]) -> float | None:
+    """Spearman's rank correlation of two equal-length lists (None below 3 points or when
+    either is constant)."""
+    if len(a) != len(b) or len(a) < 3:
+        return None
+    ra, rb = _ranks(a), _ranks(b)
+    ma, mb = sum(ra) / len(ra), sum(rb) / len(rb)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
+    va, vb = sum((x - ma) ** 2 for x in ra), sum((y - mb) ** 2 for y in rb)
+    return None if va == 0 or vb == 0 else cov / (va * vb) ** 0.5
+
+
+def loss_tracks(records: list[dict], metric: str) -> float | None:
+    """Spearman correlation between the training loss and ``metric`` at the evaluation steps
+    (Deng et al. 2026, Fig. 4: the loss should fall as q -> p); None below 3 evaluations."""
+    loss = dict(zip(*series(records, "train", "loss")))
+    steps, values = series(records, "eval", metric)
+    pairs = [(loss[s], v) for s, v in zip(steps, values) if s in loss]
+    return spearman([p for p, _ in pairs], [v for _, v in pairs])
+
+
+def add_loss_tracking(runs, metric: str) -> str:
+    """Give every run (RunInfo) the metric ``loss_vs_<metric>`` = ``loss_tracks`` of its
+    metrics.jsonl, where defined; returns that metric's name (for --metric)."""
+    name = f"loss_vs_{metric}"
+    for r in runs:
+        rho = loss_tracks(Run(r.path).records(), metric)
+        if rho is not None:
+            r.metrics[name] = rho
+    return name
