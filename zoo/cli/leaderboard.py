@@ -8,7 +8,7 @@ r"""The leaderboard of every run folder under results/ (or the given roots).
         --out ed.png
     drift-zoo leaderboard results/runs/sweeps/toy_kernels --filter seed=0 --samples samples.png
     drift-zoo leaderboard results/runs/sweeps/paper_antisymmetry --paper     # + the paper's numbers
-    drift-zoo leaderboard results/runs/sweeps/paper_loss --track energy_distance   # loss ~ distance?
+    drift-zoo leaderboard results/runs/sweeps/paper_loss --track energy_distance  # loss ~ distance
 
 One row per group of runs that differ only in the seed (or per --group_by columns), metrics
 as mean +- std over the group's finished runs; failed, running and corrupt runs are listed

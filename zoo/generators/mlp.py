@@ -60,7 +60,8 @@ class mlp(nn.Module):
         have mean ``center`` [out_dim] and std ``spread`` per coordinate (None: as they were)."""
         out = self.net[-1]
         z = torch.randn(4096, self.noise_dim, generator=torch.Generator().manual_seed(0))
-        h = self.net[:-1](torch.cat([z, z.new_zeros(4096, self.net[0].in_features - self.noise_dim)], 1))
+        extra = self.net[0].in_features - self.noise_dim  # class embedding + log alpha: zeros
+        h = self.net[:-1](torch.cat([z, z.new_zeros(4096, extra)], 1))
         y = h @ out.weight.T
         mean = (y + out.bias).mean(0) if center is None else torch.as_tensor(
             center, dtype=out.bias.dtype).flatten()

@@ -33,7 +33,8 @@ def scalars(record: dict) -> list[tuple[str, float]]:
     """[(tag, value)] of a metrics.jsonl record's numbers (bools and text left out)."""
     kind = record.get("kind", "train")
     return [(f"{kind}/{k}", float(v)) for k, v in record.items()
-            if k not in ("kind", "step") and isinstance(v, (int, float)) and not isinstance(v, bool)]
+            if k not in ("kind", "step") and isinstance(v, (int, float))
+            and not isinstance(v, bool)]
 
 
 def writer(folder):
@@ -41,7 +42,8 @@ def writer(folder):
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        Console(stderr=True, soft_wrap=True).print(f"[dim]info:[/] {escape(MISSING)}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[dim]info:[/] {escape(MISSING)}",
+                                                   highlight=False)
         return None
     return SummaryWriter(log_dir=str(folder))
 

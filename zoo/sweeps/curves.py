@@ -52,7 +52,8 @@ def sweep_curves(folder, path=None, metric: str = "energy_distance") -> Path | N
         for ax, (kind, key) in zip(axes, (("eval", metric), ("train", "loss"))):
             steps, values = series(recs, kind, key)
             ax.plot(steps, values, color=colours[row], lw=1.2, alpha=0.8,
-                    marker="o" if kind == "eval" else None, ms=3, label=label if ax is axes[0] else None)
+                    marker="o" if kind == "eval" else None, ms=3,
+                    label=label if ax is axes[0] else None)
     for ax, title in zip(axes, (f"{metric} (eval)", "training loss")):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")

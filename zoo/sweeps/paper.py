@@ -45,9 +45,11 @@ class PaperRef:
 
     def __post_init__(self):
         if self.goal not in GOALS:
-            raise ValueError(f"PAPER_GOAL must be one of {GOALS}, got '{self.goal}' ({self.source})")
+            raise ValueError(f"PAPER_GOAL must be one of {GOALS}, got '{self.goal}' "
+                             f"({self.source})")
         if self.baseline is not None and self.baseline not in self.values:
-            raise ValueError(f"PAPER_BASELINE '{self.baseline}' is not a key of PAPER ({self.source}); "
+            raise ValueError(f"PAPER_BASELINE '{self.baseline}' is not a key of PAPER "
+                             f"({self.source}); "
                              f"keys are {list(self.values)}")
         if self.baseline is not None and isinstance(self.values[self.baseline], str):
             raise ValueError(f"PAPER_BASELINE '{self.baseline}' must have a number ({self.source})")
