@@ -76,6 +76,9 @@ def test_markdown_csv_and_unmatched_keys_from_the_command_line(runs, tmp_path):
             "| energy_distance (lower) * |") in text
     assert "| laplace-b-s0 | laplace | (0.5, 2.0) | finished | 1 | 20 | yes | 0.3 |" in text
     assert "paper row 'kernel=cauchy' matches no run of this board" in text
+    assert leaderboard.main([str(root), "--paper", str(spec), "--filter", "kernel=gaussian",
+                             "--markdown", str(md)]) == 0  # rows a filter leaves out: no note
+    assert "matches no run" not in md.read_text().replace("'kernel=cauchy' matches no run", "")
     row = next(r for r in csv.DictReader(table.open()) if r["run"] == "gaussian-a-s{0,1}")
     assert row["paper FID"] == "9" and row["direction holds? (energy_distance)"] == "no"
 

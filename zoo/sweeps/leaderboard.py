@@ -64,6 +64,7 @@ class Board:
     def __init__(self, runs: list[RunInfo], filters=(), group_by=None, metrics=None, sort=None,
                  paper=None):
         self.all = runs
+        self.filters = list(filters)
         self.paper = paper  # a zoo.sweeps.paper.PaperRef: the paper's number per row
         self.runs = [r for r in runs if all(self._match(r, f) for f in filters)]
         # a kind varies when runs name different components (unknown, e.g. corrupt, is no vote)

@@ -124,7 +124,10 @@ def paper_header(board) -> list[str]:
 
 
 def paper_notes(board) -> list[str]:
-    """A footer line per PAPER key that matches no row (a typo must not pass silently)."""
+    """A footer line per PAPER key that matches no row (a typo must not pass silently); none
+    under --filter, where a key the filter leaves out cannot be told from a typo."""
+    if board.filters:
+        return []
     used = {reference_for(board, g) for g in board.groups}
     return [f"paper row '{key}' matches no run of this board" for key in board.paper.values
             if key not in used]
