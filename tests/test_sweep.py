@@ -197,7 +197,7 @@ def test_two_sweeps_racing_run_each_point_once(tmp_path, fake):
     procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     outs = [p.communicate(timeout=240) for p in procs]
-    runs = sorted((tmp_path / "race").iterdir())
+    runs = sorted(p for p in (tmp_path / "race").iterdir() if p.is_dir())
     assert len(runs) == 8, outs
     assert [executions(r) for r in runs] == [1] * 8, outs
     assert all(json.loads((r / "summary.json").read_text())["status"] == "finished" for r in runs)
@@ -226,8 +226,9 @@ def test_real_tiny_sweep_trains_then_skips(tmp_path, capsys):
             "--name", "tiny", "--gin_param", "train.steps = 4", "--gin_param", "train.eval_samples = 64",
             "--gin_param", "train.eval_every = 0"]
     assert main(args) == 0, capsys.readouterr()
-    (run,) = (tmp_path / "tiny").iterdir()
+    (run,) = [p for p in (tmp_path / "tiny").iterdir() if p.is_dir()]
     assert run.name == "s0"  # nothing varies but the seed
+    assert (tmp_path / "tiny" / "curves.png").is_file()  # the sweep's curves, overlaid
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["kernel"] == "gaussian" and summary["step"] == 4
     assert "train.kernel = @gaussian" in (run / "config.gin").read_text() and (run / "checkpoint.pt").exists()

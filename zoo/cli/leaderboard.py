@@ -7,10 +7,13 @@ r"""The leaderboard of every run folder under results/ (or the given roots).
     drift-zoo leaderboard results/runs/sweeps/toy_kernels --plot energy_distance --x temperatures \
         --out ed.png
     drift-zoo leaderboard results/runs/sweeps/toy_kernels --filter seed=0 --samples samples.png
+    drift-zoo leaderboard results/runs/sweeps/paper_antisymmetry --paper     # + the paper's numbers
+    drift-zoo leaderboard results/runs/sweeps/paper_loss --track energy_distance  # loss ~ distance
 
 One row per group of runs that differ only in the seed (or per --group_by columns), metrics
 as mean +- std over the group's finished runs; failed, running and corrupt runs are listed
-with their status.
+with their status. ``--paper`` adds the paper's number per row and "direction holds?" from
+the sweep file's PAPER constants (zoo/sweeps/paper.py); alone it reads gin/sweeps/<root's name>.py.
 """
 from __future__ import annotations
 
@@ -24,7 +27,9 @@ from rich.console import Console
 from zoo.cli import parser
 from zoo.config import ROOT
 from zoo.run.report import print_error
-from zoo.sweeps.leaderboard import load, plot_metric, samples_grid
+from zoo.sweeps.curves import add_loss_tracking
+from zoo.sweeps.leaderboard import Board, find_runs, plot_metric, read_run, samples_grid
+from zoo.sweeps.paper import load_reference
 from zoo.sweeps.print_board import show_board
 
 
@@ -46,6 +51,10 @@ def _args(argv):
     ap.add_argument("--x", default=None, help="swept column or binding for --plot")
     ap.add_argument("--samples", default=None, metavar="PNG", help="the runs' samples.png side by side")
     ap.add_argument("--out", default=None, help="PNG for --plot (default: <metric>_vs_<x>.png)")
+    ap.add_argument("--track", default=None, metavar="METRIC",
+                    help="add loss_vs_METRIC: rank correlation of the loss with METRIC over each run")
+    ap.add_argument("--paper", nargs="?", const="auto", default=None, metavar="SWEEP_FILE",
+                    help="the paper's numbers from a sweep file's PAPER (default: the root's sweep file)")
     return ap.parse_args(argv)
 
 
@@ -61,6 +70,20 @@ def _sweep_commands(roots) -> str:
     return out
 
 
+def _paper(arg, roots):
+    """The PaperRef of --paper: the given sweep file, or gin/sweeps/<name>.py of the one root."""
+    if arg is None:
+        return None
+    if arg == "auto":
+        if len(roots) != 1:
+            raise ValueError("--paper without a file needs one root, a sweep folder; "
+                             "or give the file: --paper gin/sweeps/<name>.py")
+        arg = ROOT / "gin" / "sweeps" / f"{Path(roots[0]).resolve().name}.py"
+    elif not Path(arg).is_file() and (ROOT / arg).is_file():
+        arg = ROOT / arg
+    return load_reference(arg)
+
+
 def main(argv=None) -> int:
     args = _args(argv)
     command = "drift-zoo leaderboard " + shlex.join(
@@ -68,8 +91,11 @@ def main(argv=None) -> int:
          for a in (sys.argv[1:] if argv is None else argv)])
     command = _sweep_commands(args.roots) + command
     try:
-        board = load(args.roots, filters=args.filter, group_by=args.group_by, metrics=args.metric,
-                     sort=args.sort)
+        runs = [read_run(p) for p in find_runs(args.roots)]
+        if args.track:
+            add_loss_tracking(runs, args.track)
+        board = Board(runs, filters=args.filter, group_by=args.group_by, metrics=args.metric,
+                      sort=args.sort, paper=_paper(args.paper, args.roots))
     except ValueError as err:
         return print_error(err)
     out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 250)

@@ -12,6 +12,8 @@ r"""Run a sweep: every point of a grid of gin bindings is one drift-zoo train ru
 
 Runs live in <root>/<sweep name>/<run name>/; finished runs are skipped, interrupted ones
 resume from their checkpoint, failed ones rerun only with --retry. See README, "Sweeps".
+The sweep ends with its leaderboard and <sweep folder>/curves.png (every run's --metric and
+loss curves overlaid, zoo/sweeps/curves.py); --tensorboard makes every run write event files.
 """
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ from zoo import plugins
 from zoo.cli import parser
 from zoo.config import ROOT
 from zoo.run.report import print_error
+from zoo.run.tensorboard import ENV as TENSORBOARD_ENV
 from zoo.sweeps import build_sweep
+from zoo.sweeps.curves import sweep_curves
 from zoo.sweeps.job import folder_state
 from zoo.sweeps.launch import LAUNCHERS, make_jobs, run_jobs, threads_per_worker
 from zoo.sweeps.live import SweepView
@@ -49,6 +53,8 @@ def _args(argv):
     ap.add_argument("--workers", type=int, default=1, help="parallel runs (local)")
     ap.add_argument("--metric", default="energy_distance", help="metric shown in the live view")
     ap.add_argument("--trainer", default=None, help="command replacing 'drift-zoo train'")
+    ap.add_argument("--tensorboard", action="store_true",
+                    help="runs also write TensorBoard event files (sets ZOO_TENSORBOARD=1 for them)")
     slurm = ap.add_argument_group("slurm (submitit)")
     slurm.add_argument("--partition", default=None)
     slurm.add_argument("--gpus", type=int, default=0, help="GPUs per job")
@@ -77,6 +83,8 @@ def dry_run(sweep, jobs, out: Console) -> int:
 
 def main(argv=None) -> int:
     args = _args(argv)
+    if args.tensorboard:
+        os.environ[TENSORBOARD_ENV] = "1"  # the trainers inherit it
     args.root = str(Path(args.root).resolve())  # jobs run in the repository root: no relative root
     if not args.sweep_file and not args.gin_file:
         return print_error("give a sweep file (gin/sweeps/*.py) or --gin_file with --axis bindings")
@@ -107,6 +115,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:  # slurm / submitit: the jobs keep running
         out.print("stopped watching; the jobs keep running -- rerun this command later to collect and resume")
         return 130
+    curves = sweep_curves(Path(args.root) / sweep.name, metric=args.metric)
+    if curves:
+        out.print(f"curves: {_rel(curves)}", highlight=False)
     counts = {s: sum(r["status"] == s for r in results) for s in dict.fromkeys(r["status"] for r in results)}
     out.print(f"sweep {sweep.name}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
               + f"  ({_rel(Path(args.root) / sweep.name)})", highlight=False)

@@ -19,6 +19,7 @@ sharded dataset splits its shards by rank); only rank 0 prints and writes the ru
 """
 from __future__ import annotations
 
+import os
 import signal
 import socket
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from rich.console import Console
 from zoo.cli import parser
 from zoo.config import ConfigError, parse
 from zoo.run.report import metrics_table, print_error
+from zoo.run.tensorboard import ENV as TENSORBOARD_ENV
 
 BAD_INPUT = (ValueError, FileNotFoundError, KeyError, TypeError)
 
@@ -82,7 +84,11 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", default=None, help="run folder (default: results/runs/<id>-...)")
     ap.add_argument("--dry_run", action="store_true", help="print the parsed config and exit")
     ap.add_argument("--no_progress", action="store_true", help="no progress bar")
+    ap.add_argument("--tensorboard", action="store_true",
+                    help="also write TensorBoard event files (ZOO_TENSORBOARD=1)")
     args = ap.parse_args(argv)
+    if args.tensorboard:
+        os.environ[TENSORBOARD_ENV] = "1"
     if not args.gin_file:
         return print_error("give at least one --gin_file, e.g. gin/experiments/toy.gin")
     try:

@@ -5,6 +5,10 @@ conditional dataset): h = [z, e_c, log alpha], with e_c a learned ``class_dim`` 
 the class c and alpha the classifier-free-guidance scale (alpha = 1, no guidance, when not
 given), as the release's generator takes f(z, c, alpha) (Deng et al. 2026, Sec. 3.5).
 The official toy recipe (Deng et al. 2026, toy demo) uses 3 hidden layers of 256 with SiLU.
+``init_center`` / ``init_spread`` place q at the start (Fig. 3's starts: between the modes, far
+away, on one mode): the output layer's bias becomes the centre and its weights are scaled so
+the initial samples spread ``init_spread`` (their std per coordinate) around it; None keeps
+PyTorch's initialisation (and every other draw) unchanged.
 Shapes: z [n, noise_dim], labels [n] int64, alpha [n] -> x [n, out_dim].
 """
 from __future__ import annotations
@@ -26,7 +30,8 @@ class mlp(nn.Module):
     """
 
     def __init__(self, out_dim: int, noise_dim: int = 32, width: int = 256, depth: int = 3,
-                 activation: str = "silu", num_classes: int | None = None, class_dim: int = 16):
+                 activation: str = "silu", num_classes: int | None = None, class_dim: int = 16,
+                 init_center=None, init_spread: float | None = None):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"mlp.activation must be one of {sorted(ACTIVATIONS)}, "
@@ -46,6 +51,28 @@ class mlp(nn.Module):
         self.net = nn.Sequential(*layers)
         if self.num_classes:  # created after the net: unconditional init draws stay unchanged
             self.class_embed = nn.Embedding(self.num_classes, class_dim)
+        if init_center is not None or init_spread is not None:
+            self._place(init_center, init_spread)
+
+    @torch.no_grad()
+    def _place(self, center, spread) -> None:
+        """Output layer set so that the initial outputs (4096 noise draws, unconditional path)
+        have mean ``center`` [out_dim] and std ``spread`` per coordinate (None: as they were)."""
+        out = self.net[-1]
+        z = torch.randn(4096, self.noise_dim, generator=torch.Generator().manual_seed(0))
+        extra = self.net[0].in_features - self.noise_dim  # class embedding + log alpha: zeros
+        h = self.net[:-1](torch.cat([z, z.new_zeros(4096, extra)], 1))
+        y = h @ out.weight.T
+        mean = (y + out.bias).mean(0) if center is None else torch.as_tensor(
+            center, dtype=out.bias.dtype).flatten()
+        if mean.numel() != out.bias.numel():
+            raise ValueError(f"mlp.init_center needs {out.bias.numel()} numbers (the data's "
+                             f"dimension), got {mean.numel()}")
+        if spread is not None:
+            if not spread > 0:
+                raise ValueError(f"mlp.init_spread must be > 0, got {spread}")
+            out.weight.mul_(float(spread) / y.std(0).mean().clamp(min=1e-12))
+        out.bias.copy_(mean - (h @ out.weight.T).mean(0))
 
     def noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """z [n, noise_dim] ~ N(0, I) from ``generator``."""

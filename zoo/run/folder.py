@@ -122,6 +122,7 @@ class Run:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self.listeners: list = []  # each called with every logged record (zoo.run.tensorboard)
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -184,6 +185,8 @@ class Run:
             f.write(json.dumps(record, default=float) + "\n")
             f.flush()
             os.fsync(f.fileno())
+        for listen in self.listeners:
+            listen(record)
 
     def records(self) -> list[dict]:
         """Every well-formed record (a torn last line from a crash is skipped)."""

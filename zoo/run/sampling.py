@@ -50,14 +50,15 @@ def sample(model, n: int, seed: int, chunk: int = 8192, alpha: float | None = No
     g = torch.Generator().manual_seed(seed)
     labels, out = eval_labels(model, n), []
     for i in range(0, n, chunk):
-        z = model.noise(min(chunk, n - i), g)
+        m = min(chunk, n - i)
+        z = model.noise(m, g)  # a tensor, or (image noise, style indices) for a DiT with styles
         if labels is None:
             x = model(z)
         elif alpha is None:
-            x = model(z, labels[i:i + len(z)])
+            x = model(z, labels[i:i + m])
         else:
-            x = model(z, labels[i:i + len(z)], torch.full((len(z),), float(alpha)))
-        out.append(x.reshape(len(z), -1))  # images [n, C, H, W] -> rows [n, C*H*W]
+            x = model(z, labels[i:i + m], torch.full((m,), float(alpha)))
+        out.append(x.reshape(m, -1))  # images [n, C, H, W] -> rows [n, C*H*W]
     return torch.cat(out)
 
 

@@ -72,6 +72,7 @@ from zoo.run.sampling import make_generator
 from zoo import optimizers
 from zoo.schedules import constant
 from zoo.run.progress import StepProgress
+from zoo.run import tensorboard
 
 
 @contextmanager
@@ -228,13 +229,14 @@ def _attempt(run, st: State, settings: TrainConfig, config_text: str, names: dic
                           else {"encoder": name_of(settings.encoder)}),
                        resumed_from=start or None)
     try:
-        with _stop_on_signal() as stop, StepProgress(
-                settings.steps, start, enabled=progress and dist.is_main()) as bar:
-            _loop(run, bar, stop, st, settings)
-        _save(run, st)
-        if st.step < settings.steps:
-            return run.update_summary(status="interrupted", step=st.step, wall_time=st.wall)
-        return _finish(run, st, settings, start)
+        with tensorboard.mirror(run):
+            with _stop_on_signal() as stop, StepProgress(
+                    settings.steps, start, enabled=progress and dist.is_main()) as bar:
+                _loop(run, bar, stop, st, settings)
+            _save(run, st)
+            if st.step < settings.steps:
+                return run.update_summary(status="interrupted", step=st.step, wall_time=st.wall)
+            return _finish(run, st, settings, start)
     except BaseException as err:  # noqa: BLE001 -- record every way a run can die, then re-raise
         run.write_text(runs_lib.ERROR, traceback.format_exc())
         run.update_summary(status="failed", error=_one_line(err))

@@ -9,6 +9,8 @@
     read_run.py     one run folder -> RunInfo (never raises)
     leaderboard.py  runs -> Board (groups over seeds, best-first, markdown / csv / plots)
     print_board.py  the Board in the terminal, no name broken at any width
+    paper.py        a sweep file's PAPER numbers beside the rows, "direction holds?"
+    curves.py       a sweep folder's curves.png; the loss-vs-metric rank correlation (--track)
 """
 from zoo.sweeps.load import build_sweep
 from zoo.sweeps.spec import Point, Sweep, chain, fixed, parse_axis, product, run_names, split_values, sweep, zip

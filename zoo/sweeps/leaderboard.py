@@ -9,7 +9,9 @@ dataset; from summary.json, else from ``train.<kind>`` bindings), the gin bindin
 mean +- std over the runs of a group (seeds), with n = finished runs. The best group per
 metric (``METRIC_GOAL``) is marked; rows come best-first by the main metric
 (``zoo.metrics.headline``) unless ``sort`` says otherwise. Only numbers are metrics: a JSON
-``true`` or a string in ``final_metrics`` is shown as missing.
+``true`` or a string in ``final_metrics`` is shown as missing. With ``paper`` (a sweep file's
+``PAPER`` reference, ``zoo.sweeps.paper``) the paper's number per row and whether the
+direction holds come between n and the metrics.
 
 A component may declare options it does not read, ``fn.ignores = ("kernel",)`` (a kind, or a
 gin binding key such as ``"train.temperatures"``): where such an option varies, its cell in that
@@ -31,6 +33,7 @@ from zoo.metrics.headline import SIGNED, SIGNED_MARK, main_metric, signed_note
 from zoo.registry import RegistryError, lookup
 from zoo.sweeps.read_run import (KINDS, RUN_STATS, RunInfo, component_name, find_runs,  # noqa: F401
                                  parse_bindings, read_run)
+from zoo.sweeps.paper import paper_cells, paper_header, paper_notes
 from zoo.sweeps.spec import SEED_KEY, short_labels
 
 METRIC_GOAL = {**_METRIC_GOAL, **RUN_STATS}
@@ -58,8 +61,11 @@ def _norm(value) -> str:
 class Board:
     """Runs -> columns -> groups; the renderers (rich, markdown, csv, plots) read from here."""
 
-    def __init__(self, runs: list[RunInfo], filters=(), group_by=None, metrics=None, sort=None):
+    def __init__(self, runs: list[RunInfo], filters=(), group_by=None, metrics=None, sort=None,
+                 paper=None):
         self.all = runs
+        self.filters = list(filters)
+        self.paper = paper  # a zoo.sweeps.paper.PaperRef: the paper's number per row
         self.runs = [r for r in runs if all(self._match(r, f) for f in filters)]
         # a kind varies when runs name different components (unknown, e.g. corrupt, is no vote)
         self.kinds = [k for k in KINDS if len({r.components.get(k) for r in self.runs} - {None}) > 1]
@@ -146,7 +152,8 @@ class Board:
     def header(self) -> list[str]:
         """Column titles: run, the varying columns, status, n, then each metric with its
         direction (and ``SIGNED_MARK`` for an estimate that can be < 0)."""
-        return ["run"] + self.columns + ["status", "n"] + [_metric_title(m) for m in self.metrics]
+        extra = paper_header(self) if self.paper else []
+        return ["run"] + self.columns + ["status", "n"] + extra + [_metric_title(m) for m in self.metrics]
 
     def ignored(self, group: dict, column: str) -> str | None:
         """The row's component that ignores ``column`` (its kind or binding key), or None."""
@@ -159,11 +166,12 @@ class Board:
         """(header, rows) of text cells; ``mark`` wraps the best cell of each metric, ``dim``
         a cell whose option the row's component ignores."""
         best = {m: self.best(m) for m in self.metrics}
+        extra = paper_cells(self) if self.paper else [[] for _ in self.groups]
         rows = []
         for i, g in enumerate(self.groups):
             cells = [folders(g["runs"])]
             cells += [_key_cell(g["key"][c], dim if self.ignored(g, c) else None) for c in self.columns]
-            cells += [g["status"], str(g["n"])]
+            cells += [g["status"], str(g["n"])] + extra[i]
             for m in self.metrics:
                 cell = _cell(g["stats"].get(m))
                 cells.append(mark(cell) if best[m] == i else cell)
@@ -177,17 +185,18 @@ class Board:
         out = [f"{IGNORED_MARK} {name} ignores {column}: rows that differ only there repeat one "
                f"setting" for column, name in seen]
         note = signed_note(self.metrics)
-        return out + ([note] if note else [])
+        return out + ([note] if note else []) + (paper_notes(self) if self.paper else [])
 
     def write_csv(self, path) -> None:
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["run"] + self.columns + ["status", "n"]
+            extra = paper_cells(self) if self.paper else [[] for _ in self.groups]
+            w.writerow(["run"] + self.columns + ["status", "n"] + (paper_header(self) if self.paper else [])
                        + [f"{m}_{s}" for m in self.metrics for s in ("mean", "std")])
-            for g in self.groups:
+            for g, more in zip(self.groups, extra):
                 stats = [x for m in self.metrics for x in (g["stats"].get(m, (None, None))[:2])]
                 w.writerow([folders(g["runs"])] + [g["key"][c] for c in self.columns] + [g["status"], g["n"]]
-                           + ["" if x is None else f"{x:.6g}" for x in stats])
+                           + more + ["" if x is None else f"{x:.6g}" for x in stats])
 
     def markdown(self, command: str, title: str = "Leaderboard") -> str:
         header, rows = self.rows(mark=lambda s: f"**{s}**")
@@ -255,7 +264,7 @@ def _sortable(value):
 
 
 def load(roots, **kw) -> Board:
-    """A Board of every run folder under ``roots`` (kw: filters, group_by, metrics, sort)."""
+    """A Board of every run folder under ``roots`` (kw: filters, group_by, metrics, sort, paper)."""
     return Board([read_run(p) for p in find_runs(roots)], **kw)
 
 
