@@ -122,7 +122,7 @@ def test_include_cycles_and_missing_includes_are_named(tmp_path):
                         "Did you mean 'train' (the trainer)"),
     ("train.generator = @gausian", "Registered generators: conv, dit, dit_b, dit_l, dit_s, "
                                    "dit_tiny, mlp. Did you mean 'gaussian' (kernel) or "
-                                   "'grid_gaussians' (dataset)"),
+                                   "'two_gaussians' (dataset) or 'grid_gaussians' (dataset)"),
     ("train.steps = 4\nmlp.activation = @gausian", "(--gin_param 1: mlp.activation = @gausian). "
                                                     "Did you mean 'gaussian' (kernel) or"),
     ("mlp.activation = @qqqq", "No registered name is close; zoo.names(kind) lists one kind's "

@@ -129,7 +129,7 @@ def test_make_bank_errors(bank, tmp_path, capsys):
     assert "give the run's --gin_file" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="drift-zoo make-bank"):
         knn(str(tmp_path / "nothing")).reset(zoo.build("dataset", "digits"))
-    with pytest.raises(ValueError, match="knn.path is not bound"):
+    with pytest.raises(FileNotFoundError, match="no bank folder bound"):
         knn()
 
 

@@ -165,7 +165,7 @@ def test_evaluate_keys_finite_and_consistent():
     assert out["sliced_w2"] == sliced_w2(x, y)
     full = evaluate(x, y, modes=MODES / 10, mode_std=0.5)
     image_only = {"fd", "kid", "feature_precision", "feature_recall", "class_coverage",
-                  "classes_covered", "fid"}      # zoo.metrics.image / fid keys
+                  "classes_covered", "fid", "png_fd"}      # zoo.metrics.image / fid keys
     assert set(full) == set(METRIC_GOAL) - {"class_accuracy"} - image_only
     labels = torch.arange(len(x)) % len(MODES)
     assert (set(evaluate(x, y, modes=MODES / 10, mode_std=0.5, labels=labels))

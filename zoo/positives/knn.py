@@ -41,8 +41,8 @@ class knn(Positives):  # noqa: N801 -- file = class = registry key = gin name
     def __init__(self, path: str | None = None, index: str = "flat", device: str = "auto",
                  nprobe: int = 8, ef_search: int = 64, seed: int = 0):
         if not path:
-            raise ValueError("knn.path is not bound: give the folder written by drift-zoo "
-                             "make-bank (knn.path = 'data/imagenet-mini/bank')")
+            raise FileNotFoundError("knn: no bank folder bound (knn.path); give the folder written "
+                                    "by drift-zoo make-bank (knn.path = 'data/imagenet-mini/bank')")
         self.path, self.index, self.device = str(path), index, device
         self.opts = dict(nprobe=nprobe, ef_search=ef_search, seed=seed)
         self.manifest, self.banks, self.rows, self.keys, self.p = None, [], [], None, 0
