@@ -110,21 +110,25 @@ def make_bank(dataset, encoder, out, per_class: int, key_dim: int = 64, seed: in
     with Progress(console=Console(stderr=True), disable=not progress) as bar:
         task = bar.add_task("make-bank", total=k * per_class)
         for x, y in batches(dataset, per_class, seed, max_passes):
-            xf = as_float(x.numpy())
             if keymap is None:
-                keymap = KeyMap.fit(encoder, xf, shape, key_dim, seed)
+                keymap = KeyMap.fit(encoder, as_float(x.numpy()), shape, key_dim, seed)
                 dtype = np.uint8 if x.dtype == torch.uint8 else np.float16
                 for c in range(k):
                     rows[c] = open_memmap(out / f"rows_{c}.npy", "w+", dtype, (per_class, dataset.dim))
                     keys[c] = open_memmap(out / f"keys_{c}.npy", "w+", np.float32,
                                           (per_class, keymap.dim))
-            kx, xs = keymap(xf).numpy(), x.numpy().astype(dtype)
-            for c in y.unique().tolist():
-                pick = _new_rows(xs, (y == c).nonzero().flatten().numpy(), seen[c],
-                                 per_class - counts[c])
+            xs = x.numpy().astype(dtype)
+            picks = {c: _new_rows(xs, (y == c).nonzero().flatten().numpy(), seen[c],
+                                  per_class - counts[c]) for c in y.unique().tolist()}
+            kept = [i for pick in picks.values() for i in pick]
+            if not kept:  # every row a repeat or of a full class: no encoder pass
+                continue
+            kx, at = keymap(as_float(x.numpy()[kept])).numpy(), 0  # rows of kx follow kept
+            for c, pick in picks.items():
                 n0, n = counts[c], len(pick)
                 rows[c][n0:n0 + n] = xs[pick]
-                keys[c][n0:n0 + n] = kx[pick]
+                keys[c][n0:n0 + n] = kx[at:at + n]
+                at += n
                 counts[c] += n
                 bar.advance(task, n)
             if min(counts) >= per_class:
