@@ -117,7 +117,7 @@ def _leaderboard(text: str) -> str:
 
         def notes(self):  # only footers of the shapes Board.notes writes; prose is not one
             return [re.sub(r"^\\\*", "*", n[:-2]) for n in footer
-                    if n.endswith("  ") and n.startswith(("\\*", IGNORED_MARK))]
+                    if n.endswith("  ") and n.startswith(("\\*", IGNORED_MARK, "paper row "))]
 
     return Board.markdown(Parsed(), command, title)
 
