@@ -42,6 +42,22 @@ class thin_pinwheel(pinwheel):
                  rate: float = 0.25, num_classes: int = 5):
         super().__init__(radial_std, tangential_std, rate, num_classes)
 
+    def frame(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(z [n], inward [n, 2], across [n, 2]) at points x [n, 2] near the arms.
+
+        z = (|x| - 1) / radial_std is the position along the arm in radial std (density
+        exp(-z^2 / 2)); the arm r -> R(2 pi c / K + rate e^r)(r, 0) has the tangent
+        e_r + r rate e^r e_phi, so inward = -sign(z) (that tangent, unit): along the arm toward
+        its dense middle; across = inward turned by 90 degrees.
+        """
+        r = x.norm(dim=1).clamp(min=1e-6)
+        e_r = x / r[:, None]
+        e_phi = torch.stack([-e_r[:, 1], e_r[:, 0]], dim=1)
+        tangent = e_r + (r * self.rate * torch.exp(r))[:, None] * e_phi
+        z = (r - 1) / self.radial_std
+        inward = -torch.sign(z)[:, None] * tangent / tangent.norm(dim=1, keepdim=True)
+        return z, inward, torch.stack([-inward[:, 1], inward[:, 0]], dim=1)
+
 
 @register("dataset", "graded_spiral")
 class graded_spiral(Dataset):
