@@ -36,6 +36,11 @@ def test_table_has_one_row_per_step_count_and_counts_only_finished_runs():
     assert rows[1] == "| grid_gaussians | toy | 8000 | - | - | - | - | - | - | 0 |"
     assert "| dataset | config | steps | energy dist." in text
     assert "| steps |" not in toy_table.table(results, ["toy"], ["grid_gaussians"], "cmd")
+    assert "fewer than" not in text  # no seed count asked: no closing line
+    text = toy_table.table(results, ["toy"], ["grid_gaussians"], "cmd", (2000, 8000), seeds=2)
+    assert text.rstrip().endswith("Rows with fewer than 2 finished seeds: grid_gaussians / toy / "
+                                  "8000 steps (0 of 2). The command above trains exactly the "
+                                  "missing runs (finished ones are reused).")
 
 
 def test_steps_trains_each_count_and_only_finished_trains_nothing(tmp_path):
@@ -55,3 +60,5 @@ def test_steps_trains_each_count_and_only_finished_trains_nothing(tmp_path):
     assert not (root / "tiny-thin_pinwheel-9steps-s0").exists()
     rows = [line for line in out.read_text().splitlines() if line.startswith("| thin_pinwheel")]
     assert rows[0].endswith("| 1 |") and rows[1].startswith("| thin_pinwheel | tiny | 9 | - |")
+    assert "thin_pinwheel / tiny / 9 steps (0 of 1)" in out.read_text()
+    assert "--only_finished" not in out.read_text()  # the command recorded trains what is missing

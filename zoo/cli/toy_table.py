@@ -84,9 +84,10 @@ def cell(values, fmt):
     return f"{fmt.format(statistics.mean(values))} +- {fmt.format(statistics.stdev(values))}"
 
 
-def table(results, configs, datasets, command, steps=(None,)) -> str:
+def table(results, configs, datasets, command, steps=(None,), seeds=None) -> str:
     """The markdown table: one row per dataset x config (x step count when ``steps`` lists
-    them); results {(config, dataset, seed, steps): summary}. Only finished runs count."""
+    them); results {(config, dataset, seed, steps): summary}. Only finished runs count; with
+    ``seeds`` (the number asked for) a closing line lists every row with fewer finished runs."""
     by_steps = steps != (None,)
     head = "| dataset | config | " + ("steps | " if by_steps else "")
     lines = [f"# 2-D toys: {' vs '.join(configs)}", "", "Regenerate with:", "", "```bash",
@@ -94,6 +95,7 @@ def table(results, configs, datasets, command, steps=(None,)) -> str:
              "mean +- std over seeds where n > 1.", "",
              head + " | ".join(c[1] for c in COLUMNS) + " | steps/s | n |",
              "|---|---|" + "---|" * (len(COLUMNS) + 2 + by_steps)]
+    short = []
     for ds in datasets:
         for name in configs:
             for count in steps:
@@ -104,6 +106,12 @@ def table(results, configs, datasets, command, steps=(None,)) -> str:
                 speed = cell([s.get("steps_per_s") for s in sums], "{:.2f}")
                 lead = f"| {ds} | {name} | " + (f"{count} | " if by_steps else "")
                 lines.append(lead + " | ".join(row) + f" | {speed} | {len(sums)} |")
+                if seeds and len(sums) < seeds:
+                    short.append(f"{ds} / {name}" + (f" / {count} steps" if by_steps else "")
+                                 + f" ({len(sums)} of {seeds})")
+    if short:
+        lines += ["", f"Rows with fewer than {seeds} finished seeds: {'; '.join(short)}. The "
+                  "command above trains exactly the missing runs (finished ones are reused)."]
     return "\n".join(lines) + "\n"
 
 
@@ -147,6 +155,7 @@ def main(argv=None) -> int:
         + ([f"--steps {args.steps}"] if args.steps else []) + [f"--workers {args.workers}"]
         + ([f"--eval_num {args.eval_num}"] if args.eval_num else []) + [f"--gin_param '{p}'" for p in args.gin_param]
         + [f"--out {os.path.relpath(args.out, ROOT)}"])
-    Path(args.out).write_text(table(results, list(configs), datasets, command, steps))
+    Path(args.out).write_text(table(results, list(configs), datasets, command, steps,
+                                     len(seeds)))
     console.print(f"wrote {args.out}")
     return 0
