@@ -25,6 +25,7 @@ COMMANDS = {  # command -> (module, one line)
     "bench": ("bench", "benchmarks of the heavy steps (drift field, FAISS, data decode)"),
     "fid": ("fid", "FID / FD between two folders of images"),
     "probe": ("probe", "the field (or a trained generator) on a grid: arrows and losses"),
+    "field-noise": ("field_noise", "a field's terms along / across a thin cloud at q = p (bias, noise)"),
     "strays": ("strays", "which samples k-NN precision misses, and where they lie"),
     "toy-table": ("toy_table", "the toy table: every toy dataset x field, one run each"),
     "make-imagenet-mini": ("make_imagenet_mini", "a miniature ImageNet JPEG tree from an image dataset"),

@@ -3,10 +3,15 @@ r"""Compare gin configs on 2-D toys and write a markdown table (results/toy.md).
     drift-zoo toy-table --config official_toy=gin/experiments/official_toy.gin \
         --config toy=gin/experiments/toy.gin \
         --datasets checkerboard,swiss_roll,pinwheel,grid_gaussians --seeds 0 --workers 2 \
-        --out results/toy.md
+        --steps 2000,8000 --out results/toy.md
 
 Each (config, dataset, seed) trains in its own subprocess (one thread each) under
-results/runs/toy_table/; finished runs are reused, interrupted ones resume.
+results/runs/toy_table/; finished runs are reused, interrupted ones resume. ``--steps`` trains
+every run once per step count (``train.steps``; folder ``<config>-<dataset>-<steps>steps-s<seed>``)
+and the table gets one row per step count, so "does not get worse with training" is one
+command (issue 16); without it every run keeps its config's ``train.steps`` (folder
+``<config>-<dataset>-s<seed>``). ``--only_finished`` writes the table from the runs already
+finished under --root without training anything (missing rows show n = 0).
 """
 from __future__ import annotations
 
@@ -28,8 +33,19 @@ COLUMNS = [("energy_distance", "energy dist. (lower)", "{:.5f}"), ("precision", 
            ("modes_covered", "modes covered", "{:.1f}")]
 
 
-def run_one(name, gin_file, dataset, seed, root, extra, eval_num=None):
-    wd = root / f"{name}-{dataset}-s{seed}"
+def folder(root: Path, name: str, dataset: str, seed: int, steps: int | None) -> Path:
+    """The run folder of one table entry (see the module docstring)."""
+    return root / (f"{name}-{dataset}-s{seed}" if steps is None
+                   else f"{name}-{dataset}-{steps}steps-s{seed}")
+
+
+def run_one(name, gin_file, dataset, seed, root, extra, eval_num=None, steps=None,
+            train=True):
+    """(name, dataset, seed, steps, summary) of one run, trained first unless ``train`` is False."""
+    wd = folder(root, name, dataset, seed, steps)
+    if not train:
+        return name, dataset, seed, steps, Run(wd).summary() or {}
+    extra = [*extra, *([] if steps is None else [f"train.steps = {steps}"])]
     cmd = [sys.executable, "-m", "zoo.cli", "train", "--gin_file", gin_file, "--no_progress",
            "--workdir", str(wd), "--gin_param", f"train.dataset = @{dataset}()",
            "--gin_param", f"train.seed = {seed}", *sum((["--gin_param", p] for p in extra), [])]
@@ -42,7 +58,21 @@ def run_one(name, gin_file, dataset, seed, root, extra, eval_num=None):
         subprocess.run([sys.executable, "-m", "zoo.cli", "eval", "--workdir", str(wd),
                         "--num", str(eval_num)], cwd=ROOT, env=env, capture_output=True, text=True)
         summary = Run(wd).summary() or {}
-    return name, dataset, seed, summary
+    return name, dataset, seed, steps, summary
+
+
+def parse_steps(text: str | None) -> tuple:
+    """'2000,8000' -> (2000, 8000); None -> (None,) (each config's own train.steps)."""
+    if text is None:
+        return (None,)
+    try:
+        counts = tuple(int(k) for k in text.split(","))
+    except ValueError:
+        counts = ()
+    if not counts or any(k < 1 for k in counts):
+        raise SystemExit(f"--steps must be comma-separated positive integers such as 2000,8000, "
+                         f"got '{text}'")
+    return counts
 
 
 def cell(values, fmt):
@@ -54,20 +84,34 @@ def cell(values, fmt):
     return f"{fmt.format(statistics.mean(values))} +- {fmt.format(statistics.stdev(values))}"
 
 
-def table(results, configs, datasets, command) -> str:
+def table(results, configs, datasets, command, steps=(None,), seeds=None) -> str:
+    """The markdown table: one row per dataset x config (x step count when ``steps`` lists
+    them); results {(config, dataset, seed, steps): summary}. Only finished runs count; with
+    ``seeds`` (the number asked for) a closing line lists every row with fewer finished runs."""
+    by_steps = steps != (None,)
+    head = "| dataset | config | " + ("steps | " if by_steps else "")
     lines = [f"# 2-D toys: {' vs '.join(configs)}", "", "Regenerate with:", "", "```bash",
              command, "```", "", "Metrics of EMA samples against held-out data (README, Metrics); "
              "mean +- std over seeds where n > 1.", "",
-             "| dataset | config | " + " | ".join(c[1] for c in COLUMNS) + " | steps/s | n |",
-             "|---|---|" + "---|" * (len(COLUMNS) + 2)]
+             head + " | ".join(c[1] for c in COLUMNS) + " | steps/s | n |",
+             "|---|---|" + "---|" * (len(COLUMNS) + 2 + by_steps)]
+    short = []
     for ds in datasets:
         for name in configs:
-            sums = [s for (n, d, _), s in results.items() if n == name and d == ds]
-            metrics = [s.get("final_metrics") or {} for s in sums]
-            row = [cell([m.get(k) for m in metrics], f) for k, _, f in COLUMNS]
-            speed = cell([s.get("steps_per_s") for s in sums], "{:.2f}")
-            n = sum(1 for s in sums if s.get("status") == "finished")
-            lines.append(f"| {ds} | {name} | " + " | ".join(row) + f" | {speed} | {n} |")
+            for count in steps:
+                sums = [s for (n, d, _, k), s in results.items()
+                        if n == name and d == ds and k == count and s.get("status") == "finished"]
+                metrics = [s.get("final_metrics") or {} for s in sums]
+                row = [cell([m.get(k) for m in metrics], f) for k, _, f in COLUMNS]
+                speed = cell([s.get("steps_per_s") for s in sums], "{:.2f}")
+                lead = f"| {ds} | {name} | " + (f"{count} | " if by_steps else "")
+                lines.append(lead + " | ".join(row) + f" | {speed} | {len(sums)} |")
+                if seeds and len(sums) < seeds:
+                    short.append(f"{ds} / {name}" + (f" / {count} steps" if by_steps else "")
+                                 + f" ({len(sums)} of {seeds})")
+    if short:
+        lines += ["", f"Rows with fewer than {seeds} finished seeds: {'; '.join(short)}. The "
+                  "command above trains exactly the missing runs (finished ones are reused)."]
     return "\n".join(lines) + "\n"
 
 
@@ -76,6 +120,11 @@ def main(argv=None) -> int:
     ap.add_argument("--config", action="append", required=True, help="name=gin_file (repeatable)")
     ap.add_argument("--datasets", default="checkerboard,swiss_roll,pinwheel,grid_gaussians")
     ap.add_argument("--seeds", default="0")
+    ap.add_argument("--steps", default=None,
+                    help="comma-separated step counts, e.g. 2000,8000: every run once per count, "
+                         "one table row per count (default: the config's train.steps)")
+    ap.add_argument("--only_finished", action="store_true",
+                    help="train nothing: tabulate the finished runs under --root")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--gin_param", action="append", default=[], help="extra binding for every run")
     ap.add_argument("--eval_num", type=int, default=None,
@@ -85,22 +134,28 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     configs = dict(c.split("=", 1) for c in args.config)
     datasets, seeds = args.datasets.split(","), [int(s) for s in args.seeds.split(",")]
-    jobs = [(n, f, d, s) for d in datasets for n, f in configs.items() for s in seeds]
+    steps = parse_steps(args.steps)
+    jobs = [(n, f, d, s, k) for d in datasets for n, f in configs.items() for k in steps
+            for s in seeds]
     console = Console(stderr=True)
     results = {}
     with ThreadPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(run_one, *job, Path(args.root), args.gin_param, args.eval_num) for job in jobs]
+        futures = [pool.submit(run_one, n, f, d, s, Path(args.root), args.gin_param, args.eval_num,
+                               k, not args.only_finished) for n, f, d, s, k in jobs]
         with console.status(f"training {len(jobs)} runs with {args.workers} workers"):
             for fut in futures:
-                name, ds, seed, summary = fut.result()
-                results[(name, ds, seed)] = summary
+                name, ds, seed, count, summary = fut.result()
+                results[(name, ds, seed, count)] = summary
                 m = summary.get("final_metrics") or {}
-                console.print(f"{name:>14} {ds:>15} s{seed}: ED {m.get('energy_distance', float('nan')):.4f} "
+                console.print(f"{name:>14} {ds:>15} {count or '':>6} s{seed}: "
+                              f"ED {m.get('energy_distance', float('nan')):.4f} "
                               f"P {m.get('precision', float('nan')):.3f} R {m.get('recall', float('nan')):.3f}")
     command = "drift-zoo toy-table " + " ".join(
-        [f"--config {c}" for c in args.config] + [f"--datasets {args.datasets}", f"--seeds {args.seeds}",
-         f"--workers {args.workers}"] + ([f"--eval_num {args.eval_num}"] if args.eval_num else []) + [f"--gin_param '{p}'" for p in args.gin_param]
+        [f"--config {c}" for c in args.config] + [f"--datasets {args.datasets}", f"--seeds {args.seeds}"]
+        + ([f"--steps {args.steps}"] if args.steps else []) + [f"--workers {args.workers}"]
+        + ([f"--eval_num {args.eval_num}"] if args.eval_num else []) + [f"--gin_param '{p}'" for p in args.gin_param]
         + [f"--out {os.path.relpath(args.out, ROOT)}"])
-    Path(args.out).write_text(table(results, list(configs), datasets, command))
+    Path(args.out).write_text(table(results, list(configs), datasets, command, steps,
+                                     len(seeds)))
     console.print(f"wrote {args.out}")
     return 0
