@@ -32,7 +32,7 @@ def test_each_sample_gets_its_own_nearest_bank_row():
     src = knn_sampled(per_class=50)
     src.reset(ds)
     enc = zoo.build("encoder", "identity")
-    picked = torch.stack([torch.from_numpy(src.rows[c][[3, 7]]) for c in (1, 4)])  # [2, 2, D]
+    picked = torch.stack([torch.from_numpy(src.rows[c][[3, 7]]).float() for c in (1, 4)])  # [2, 2, D]
     x = picked + 1e-3 * torch.randn_like(picked)
     g = torch.Generator().manual_seed(0)
     pos, _ = src.draw(ds, torch.tensor([1, 4]), 2, 0, g)

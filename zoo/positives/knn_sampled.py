@@ -55,7 +55,7 @@ class knn_sampled(knn):  # noqa: N801 -- file = class = registry key = gin name
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def reset(self, dataset) -> None:
-        """Draw the bank: ``per_class`` distinct rows of each class [M_c, D] (float32)."""
+        """Draw the bank: ``per_class`` distinct rows of each class [M_c, D] (float16)."""
         k = getattr(dataset, "num_classes", None)
         if not k:
             raise ValueError(f"knn_sampled: dataset {dataset.name} is not class-conditional; "
@@ -64,7 +64,8 @@ class knn_sampled(knn):  # noqa: N801 -- file = class = registry key = gin name
         self.rows = []
         for c in range(k):
             labels = torch.full((self.per_class,), c, dtype=torch.long)
-            self.rows.append(distinct(dataset.sample_class(labels, g).float(), labels)[0].numpy())
+            rows = distinct(dataset.sample_class(labels, g).float(), labels)[0]
+            self.rows.append(rows.half().numpy())  # float16 as make-bank stores rows: half the memory
         self.shape = tuple(getattr(dataset, "shape", None) or (dataset.dim,))
         self.manifest = {"dataset": repr(dataset), "dim": dataset.dim, "classes": k,
                          "counts": [len(r) for r in self.rows], "seed": self.seed}
@@ -73,7 +74,7 @@ class knn_sampled(knn):  # noqa: N801 -- file = class = registry key = gin name
     def select(self, batch, x: torch.Tensor, encoder=None):
         """Key and index the bank with the run's ``encoder`` on the first call, then ``knn``."""
         if self.keys is None:
-            fit = torch.cat([torch.from_numpy(r[:FIT_ROWS]) for r in self.rows])
+            fit = torch.cat([torch.from_numpy(r[:FIT_ROWS]).float() for r in self.rows])
             self.keys = KeyMap.fit(encoder, fit, self.shape, self.key_dim, self.seed)
             self.banks = [PositiveBank(self._key(r), self.index, device=self.device, **self.opts)
                           for r in self.rows]
@@ -81,5 +82,5 @@ class knn_sampled(knn):  # noqa: N801 -- file = class = registry key = gin name
 
     def _key(self, rows) -> torch.Tensor:
         """Keys [M, E] of bank rows [M, D], 256 at a time."""
-        rows = torch.from_numpy(rows)
+        rows = torch.from_numpy(rows).float()
         return torch.cat([self.keys(rows[i:i + 256]) for i in range(0, len(rows), 256)]).float()
