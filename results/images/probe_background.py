@@ -1,6 +1,9 @@
 """Background speckle of a digits run: RMS of (sample + 1) on the pixels that are black (-1)
 in at least 95% of the held-out digits of the sample's class (real digits: 0 there by
-construction of the mask, up to the 5% that are not), 1000 samples, balanced labels."""
+construction of the mask, up to the 5% that are not), 1000 samples, balanced labels.
+
+    PYTHONPATH=. python results/images/probe_background.py results/runs/<digits run> ...      (from the repository root; results/images.md)
+"""
 import sys, torch, zoo
 from zoo.run.sampling import restore, sample, eval_labels
 ds = zoo.build("dataset", "digits")

@@ -2,7 +2,10 @@
 Supervised: z = the image's factors (the 10 uniforms behind it, padded with noise to 64 dims),
 target = the rendered image; MSE, Adam 1e-3, 96 images per step. Evaluator accuracy of f(z, c)
 on held-out factors every 150 steps. If this reaches high accuracy within the drift runs' step
-budget, the generator is not what limits them."""
+budget, the generator is not what limits them.
+
+    PYTHONPATH=. python results/images/probe_capacity.py 32 2400      (from the repository root; results/images.md)
+"""
 import sys, time, torch, zoo
 from zoo.metrics.evaluator import load_evaluator, default_path
 torch.manual_seed(0)

@@ -2,7 +2,10 @@
 For x = real images of class c (stand-ins for good samples), the tau-weighted mean of its
 positives (the attraction target) over R independent steps: fresh P positives per step vs the
 P nearest rows of a fixed bank. Reports: ||mean target - x|| and ||mean target - class mean||
-in units of the mean distance between images; effective neighbours 1/sum w^2."""
+in units of the mean distance between images; effective neighbours 1/sum w^2.
+
+    PYTHONPATH=. python results/images/probe_targets.py      (from the repository root; results/images.md)
+"""
 import torch, zoo, sys
 torch.manual_seed(0)
 ds = zoo.build("dataset", "shapes")
