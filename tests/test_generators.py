@@ -199,8 +199,9 @@ def test_tiny_overfit_regression(name, kw):
 
 
 def test_clear_errors():
-    with pytest.raises(ValueError, match=r"H = W in \(8, 32\)"):
-        zoo.build("generator", "conv", shape=(3, 16, 16))
+    with pytest.raises(ValueError, match=r"H = W in \(8, 16, 32\)"):
+        zoo.build("generator", "conv", shape=(3, 24, 24))
+    assert zoo.build("generator", "conv", shape=(3, 16, 16))(torch.randn(2, 64)).shape == (2, 3, 16, 16)
     with pytest.raises(ValueError, match=r"H = W"):
         zoo.build("generator", "conv", shape=(3, 8, 32))
     with pytest.raises(ValueError, match="out_dim"):

@@ -39,9 +39,13 @@ def test_digits_conv_run_improves(tmp_path, encoder):
     summary = json.loads((wd / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["generator"] == "conv"
     assert summary.get("encoder") == (None if encoder == "None" else "identity")
+    assert summary["cpu_time"] > 0  # user + sys of the process: a run's cost on a shared machine
     records = [json.loads(line) for line in (wd / "metrics.jsonl").read_text().splitlines()]
     evals = [r["energy_distance"] for r in records if r["kind"] == "eval"]
     assert len(evals) == 4 and evals[-1] < 0.8 * evals[0], evals
+    # the default recipe (tanh output, cosine lr) also improves in the evaluator's features
+    fds = [r["fd"] for r in records if r["kind"] == "eval"]
+    assert fds == sorted(fds, reverse=True) and fds[-1] < 0.8 * fds[0], fds
     train = [r for r in records if r["kind"] == "train"]
     assert {"loss", "drift_rms"} <= set(train[0])
 

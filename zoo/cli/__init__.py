@@ -34,6 +34,7 @@ COMMANDS = {  # command -> (module, one line)
     "train-encoder": ("train_encoder", "train a frozen feature encoder (MAE) for image runs"),
     "train-evaluator": ("train_evaluator", "train the classifier behind the image metrics"),
     "train-autoencoder": ("train_autoencoder", "train the conv_ae autoencoder for latent runs"),
+    "floor": ("floor", "the data-vs-data floor of a run's metrics (real vs held-out)"),
     "alpha-table": ("alpha_table", "metrics per guidance scale of class-conditional runs"),
     "gpu-check": ("gpu_check", "exercise every CUDA path; a markdown table of results"),
 }

@@ -1,10 +1,10 @@
-"""A small convolutional generator for 8x8 and 32x32 images: noise vector -> image.
+"""A small convolutional generator for 8x8, 16x16 and 32x32 images: noise vector -> image.
 
 DCGAN-style upsampling (Radford et al. 2016) with nearest-neighbour upsampling + 3x3 convs
 instead of transposed convs (no checkerboard artefacts; Odena et al. 2016):
 
     z ~ N(0, I) [n, noise_dim] -> Linear -> [n, width, 4, 4]
-    then log2(H / 4) blocks (1 for 8x8, 3 for 32x32):
+    then log2(H / 4) blocks (1 for 8x8, 2 for 16x16, 3 for 32x32):
         h = SiLU(FiLM(GroupNorm(Conv3x3(Upsample2x(h)))))          [n, width, 2s, 2s]
     x = Conv3x3(h)                                                  [n, C, H, W]
 
@@ -28,7 +28,7 @@ from torch import nn
 
 from zoo.registry import register
 
-SIZES = (8, 32)
+SIZES = (8, 16, 32)
 
 
 class Up(nn.Module):

@@ -93,20 +93,26 @@ def assess(model, dataset, n: int, seed: int, *, alpha: float | None = None):
     samples = sample(model, n, seed, alpha=alpha)
     data = dataset.held_out(n)
     labels = eval_labels(model, n)
+    return measure(dataset, samples, data, labels), samples, data, labels
+
+
+def measure(dataset, samples: torch.Tensor, data: torch.Tensor, labels) -> dict:
+    """The metrics of ``assess`` for given rows: samples [n, D] (any source: a generator, or
+    real rows for the data-vs-data floor, ``zoo.metrics.floor``) against held-out data [m, D],
+    labels [n] the samples' classes or None."""
     seen, shape = decoded(dataset, samples)
     real = decoded(dataset, data)[0]
     evaluator = evaluator_for(dataset, shape)
-    if evaluator is not None:
-        side = evaluator.shape[1]
-        # a small test split is drawn with replacement: repeated rows would give k-NN radii of
-        # 0 and a precision near 0 whatever the samples, so the evaluator sees distinct rows
-        metrics = evaluate_images(resized(seen, shape, side),
-                                  torch.unique(resized(real, shape, side), dim=0), evaluator, labels)
-        metrics["energy_distance"] = float(energy_distance(seen, real))
-    else:
-        metrics = evaluate(seen, real, modes=dataset.modes, mode_std=dataset.mode_std,
-                           labels=labels)
-    return metrics, samples, data, labels
+    if evaluator is None:
+        return evaluate(seen, real, modes=dataset.modes, mode_std=dataset.mode_std,
+                        labels=labels)
+    side = evaluator.shape[1]
+    # a small test split is drawn with replacement: repeated rows would give k-NN radii of
+    # 0 and a precision near 0 whatever the samples, so the evaluator sees distinct rows
+    metrics = evaluate_images(resized(seen, shape, side),
+                              torch.unique(resized(real, shape, side), dim=0), evaluator, labels)
+    metrics["energy_distance"] = float(energy_distance(seen, real))
+    return metrics
 
 
 def _grid(rows: torch.Tensor, dataset, labels) -> np.ndarray:

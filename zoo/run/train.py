@@ -266,7 +266,10 @@ def _finish(run, st: State, settings: TrainConfig, start: int) -> dict:
                     run.path.name)
     curves_png(run.file("curves.png"), run.records())
     rate = (st.step - start) / st.wall if st.wall > 0 else None
+    # cpu_time: user + sys seconds of this process over all its threads, start-up and
+    # evaluation included (this attempt only): the cost of a run on a shared machine
     summary = run.update_summary(status="finished", step=st.step, wall_time=round(st.wall, 2),
+                                 cpu_time=round(time.process_time(), 1),
                                  steps_per_s=rate and round(rate, 3), final_metrics=metrics,
                                  error=None)
     dist.barrier()
