@@ -19,8 +19,6 @@ the checkpoint records its identity (a resumed run with another bank is refused)
 """
 from __future__ import annotations
 
-import hashlib
-import json
 
 import torch
 
@@ -47,12 +45,6 @@ class knn_sampled(knn):  # noqa: N801 -- file = class = registry key = gin name
         self.path, self.index, self.device = None, index, device
         self.opts = dict(nprobe=nprobe, ef_search=ef_search, seed=seed)
         self.manifest, self.banks, self.rows, self.keys, self.p = None, [], [], None, 0
-
-    @property
-    def identity(self) -> str:
-        """A hash of what determines the bank: dataset, counts, seed."""
-        text = json.dumps(self.manifest, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def reset(self, dataset) -> None:
         """Draw the bank: ``per_class`` distinct rows of each class [M_c, D] (float16)."""
