@@ -15,7 +15,7 @@ from zoo.sweeps import sweep
 
 GIN_FILES = ["gin/experiments/digits.gin"]
 # digits.gin's recipe before issue 15 (linear output, constant lr), which these tables measured
-PARAMS = ["conv.tanh = False", "train.lr_schedule = @constant()",
+PARAMS = ["conv.tanh = False", "train.lr_schedule = @schedule.constant()",
           "train.encoder = @identity()", "conv.width = 64", "train.field = @split",
           "train.temperatures = (0.02, 0.05, 0.2)", "train.batch_size = 320",
           "train.data_batch_size = 320", "train.steps = 600", "train.lr = 1e-3",

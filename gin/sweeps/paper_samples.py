@@ -19,7 +19,7 @@ from zoo.sweeps import chain, product, sweep
 
 GIN_FILES = ["gin/experiments/digits.gin"]
 # digits.gin's recipe before issue 15 (linear output, constant lr), which these tables measured
-PARAMS = ["conv.tanh = False", "train.lr_schedule = @constant()",
+PARAMS = ["conv.tanh = False", "train.lr_schedule = @schedule.constant()",
           "train.batch_size = 320", "train.steps = 300", "train.eval_every = 150",
           "train.checkpoint_every = 300"]
 SEEDS = [0, 1]
