@@ -31,6 +31,13 @@ def series(records: list[dict], kind: str, key: str) -> tuple[list[int], list[fl
     return [s for s, _ in pts], [float(v) for _, v in pts]
 
 
+def row_colours(plt, names) -> dict:
+    """{row: colour}: runs that differ only in ``_s<seed>`` (one row) share a colour."""
+    rows = list(dict.fromkeys(SEED.sub("", name) for name in names))
+    cmap = plt.get_cmap("tab10" if len(rows) <= 10 else "tab20")
+    return {row: cmap(i % 20) for i, row in enumerate(rows)}
+
+
 def sweep_curves(folder, path=None, metric: str = "energy_distance") -> Path | None:
     """Write ``folder``/curves.png (or ``path``); None when no run logged anything."""
     from zoo.run.plots import pyplot
@@ -40,9 +47,7 @@ def sweep_curves(folder, path=None, metric: str = "energy_distance") -> Path | N
     if not runs:
         return None
     plt = pyplot()
-    rows = list(dict.fromkeys(SEED.sub("", name) for name, _ in runs))
-    colours = {row: plt.get_cmap("tab10" if len(rows) <= 10 else "tab20")(i % 20)
-               for i, row in enumerate(rows)}
+    colours = row_colours(plt, [name for name, _ in runs])
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     seen = set()
     for name, recs in runs:
@@ -61,7 +66,7 @@ def sweep_curves(folder, path=None, metric: str = "energy_distance") -> Path | N
     if all(v > 0 for line in axes[1].get_lines() for v in line.get_ydata()):
         axes[1].set_yscale("log")
     axes[0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{Path(folder).name}: {len(runs)} runs, {len(rows)} rows", fontsize=10)
+    fig.suptitle(f"{Path(folder).name}: {len(runs)} runs, {len(colours)} rows", fontsize=10)
     fig.tight_layout()
     out = Path(path) if path else Path(folder) / "curves.png"
     atomic_write(out, lambda f: fig.savefig(f, format="png", dpi=100))  # two sweeps may race

@@ -17,7 +17,7 @@ import argparse
 from pathlib import Path
 
 from zoo.run.folder import Run, atomic_write
-from zoo.sweeps.curves import SEED, series
+from zoo.sweeps.curves import SEED, row_colours, series
 from zoo.sweeps.read_run import find_runs
 
 
@@ -41,9 +41,7 @@ def time_curves(folders, out, metrics=("fd",), floors=None, log=("fd",)) -> Path
     if not runs:
         return None
     plt = pyplot()
-    rows = list(dict.fromkeys(SEED.sub("", name) for name, _, _ in sorted(runs)))
-    cmap = plt.get_cmap("tab10" if len(rows) <= 10 else "tab20")
-    colours = {row: cmap(i % 20) for i, row in enumerate(rows)}
+    colours = row_colours(plt, [name for name, _, _ in sorted(runs)])
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4.2), squeeze=False)
     seen = set()
     for name, recs, rate in sorted(runs):
