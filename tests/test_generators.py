@@ -263,3 +263,28 @@ def test_sampling_a_conditional_dit_with_style_tokens():
                   style_codes=8, num_classes=3)
     x = sample(m, 10, seed=0, chunk=4)
     assert x.shape == (10, 64) and bool(x.isfinite().all())
+
+
+def test_with_coords_appends_pixel_centres_x_then_y():
+    from zoo.generators.conv import with_coords
+    h = with_coords(torch.zeros(2, 3, 4, 4))
+    assert h.shape == (2, 5, 4, 4) and torch.equal(h[:, :3], torch.zeros(2, 3, 4, 4))
+    centres = torch.tensor([-0.75, -0.25, 0.25, 0.75])
+    assert torch.allclose(h[0, 3], centres.expand(4, 4))         # x varies along the width
+    assert torch.allclose(h[1, 4], centres[:, None].expand(4, 4))  # y along the height
+
+
+@pytest.mark.parametrize("name,varies", [("conv", False), ("coord_conv", True)])
+def test_only_coord_conv_paints_a_constant_code_by_position(name, varies):
+    """The CoordConv argument (Liu et al. 2018): from a code that is the same at every pixel, a
+    plain conv stack paints the same value at every interior pixel; with coordinates it can
+    paint by position -- what drawing a shape where the noise says needs."""
+    m = _perturb(zoo.build("generator", name, shape=(3, 32, 32), num_classes=6, width=8))
+    with torch.no_grad():  # the stem's 4x4 map: the same vector at every location
+        m.stem.weight.zero_()
+        m.stem.bias.copy_(torch.randn(8, generator=_gen())[:, None].expand(8, 16).reshape(-1))
+    x = m(m.noise(2, _gen()), torch.tensor([0, 3]))
+    interior = x[..., 8:24, 8:24]                  # far from the zero padding's reach
+    spread = (interior - interior.mean(dim=(-1, -2), keepdim=True)).abs().max()
+    assert (spread > 1e-2) if varies else (spread < 1e-5)
+    assert name_of(m) == name

@@ -165,22 +165,24 @@ def test_evaluator_checkpoint_round_trip_and_errors(tmp_path, tiny_evaluator, di
     x = digits.held_out(20)
     assert torch.equal(loaded.features(x), tiny_evaluator.features(x))
     assert json.loads(path.with_suffix(".json").read_text())["test_accuracy"] == 0.5
-    with pytest.raises(FileNotFoundError, match=r"missing\.pt.*train_evaluator\.py"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.pt.*drift-zoo train-evaluator"):
         load_evaluator(tmp_path / "missing.pt")
     with pytest.raises(FileNotFoundError, match="--dataset shapes"):
         load_evaluator(tmp_path / "shapes.pt")
+    with pytest.raises(FileNotFoundError, match="--dataset shapes --size 16 --out"):
+        load_evaluator(tmp_path / "shapes16.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not an evaluator checkpoint"):
         load_evaluator(tmp_path / "junk.pt")
 
 
-@pytest.mark.parametrize("dataset", ["digits", "shapes"])
-def test_committed_evaluators_are_accurate(dataset):
-    path = ev.default_path(dataset)
+@pytest.mark.parametrize("dataset,size", [("digits", None), ("shapes", None), ("shapes", 16)])
+def test_committed_evaluators_are_accurate(dataset, size):
+    ds = build("dataset", dataset, **({} if size is None else {"size": size}))
+    path = ev.default_path(getattr(ds, "evaluator", dataset))
     if not path.is_file():
-        pytest.skip(f"{path} not built (tools/train_evaluator.py --dataset {dataset})")
+        pytest.skip(f"{path} not built ({ev.make_command(path)})")
     model = load_evaluator(path)
-    ds = build("dataset", dataset)
     x, labels = ev.test_set(ds, 300)
     assert ev.accuracy(model, x, labels) >= 0.95
     assert path.stat().st_size < 2**20

@@ -4,16 +4,19 @@ target = the rendered image; MSE, Adam 1e-3, 96 images per step. Evaluator accur
 on held-out factors every 150 steps. If this reaches high accuracy within the drift runs' step
 budget, the generator is not what limits them.
 
-    PYTHONPATH=. python results/images/probe_capacity.py 32 2400      (from the repository root; results/images.md)
+    PYTHONPATH=. python results/images/probe_capacity.py 32 2400 [conv|coord_conv|...] [size]
+    (from the repository root; results/images.md; size 16 scores with results/evaluators/shapes16.pt)
 """
 import sys, time, torch, zoo
 from zoo.metrics.evaluator import load_evaluator, default_path
 torch.manual_seed(0)
 width = int(sys.argv[1]) if len(sys.argv) > 1 else 32
 steps = int(sys.argv[2]) if len(sys.argv) > 2 else 600
-ds = zoo.build("dataset", "shapes")
-gen = zoo.build("generator", "conv", shape=(3, 32, 32), num_classes=6, noise_dim=64, width=width)
-ev = load_evaluator(str(default_path("shapes")))
+name = sys.argv[3] if len(sys.argv) > 3 else "conv"
+size = int(sys.argv[4]) if len(sys.argv) > 4 else 32
+ds = zoo.build("dataset", "shapes", size=size)
+gen = zoo.build("generator", name, shape=(3, size, size), num_classes=6, noise_dim=64, width=width)
+ev = load_evaluator(str(default_path(getattr(ds, "evaluator", "shapes"))))
 opt = torch.optim.Adam(gen.parameters(), 1e-3)
 def batch(n, g):
     u = torch.rand(n, 10, generator=g)
@@ -40,4 +43,4 @@ for s in range(1, steps + 1):
         with torch.no_grad():
             out = gen(zt, lt).clamp(-1, 1)
             _, pred = ev.embed(out.reshape(600, -1), 300)
-        print(f"width {width} step {s} loss {loss.item():.4f} evaluator accuracy {(torch.as_tensor(pred) == lt).float().mean():.3f} cpu {time.process_time() - t0:.0f}s", flush=True)
+        print(f"{name} width {width} step {s} loss {loss.item():.4f} evaluator accuracy {(torch.as_tensor(pred) == lt).float().mean():.3f} cpu {time.process_time() - t0:.0f}s", flush=True)

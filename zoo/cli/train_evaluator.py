@@ -2,6 +2,7 @@
 
     drift-zoo train-evaluator --dataset digits --out results/evaluators/digits.pt
     drift-zoo train-evaluator --dataset shapes --out results/evaluators/shapes.pt
+    drift-zoo train-evaluator --dataset shapes --size 16 --out results/evaluators/shapes16.pt
 
 Seeded (model init and data stream), CPU by default; reports the held-out accuracy (digits:
 the 359-image test split; shapes: 1200 balanced held-out draws) and writes the checkpoint
@@ -33,6 +34,9 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--width", type=int, default=None, help="channels of the first stage")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--size", type=int, default=None,
+                    help="shapes only: image side (default 32); a run of shapes at size S "
+                         "scores with results/evaluators/shapes<S>.pt")
     args = ap.parse_args(argv)
     console = Console(stderr=True, soft_wrap=True)
     import zoo  # noqa: F401  (registers the datasets)
@@ -43,8 +47,10 @@ def main(argv=None) -> int:
     batch = args.batch_size if args.batch_size is not None else BATCH[args.dataset]
     if steps < 1 or batch < 2:
         return print_error(f"--steps must be >= 1 and --batch_size >= 2, got {steps}, {batch}")
+    if args.size is not None and args.dataset != "shapes":
+        return print_error(f"--size is a shapes option (digits are 8x8), got --dataset {args.dataset}")
     torch.manual_seed(args.seed)
-    dataset = build("dataset", args.dataset)
+    dataset = build("dataset", args.dataset, **({} if args.size is None else {"size": args.size}))
     model = ev.ImageEvaluator(dataset.shape, dataset.num_classes,
                               args.width or ev.DEFAULT_WIDTH[args.dataset])
     progress = Progress(TextColumn(f"[bold]evaluator {args.dataset}"), BarColumn(),
@@ -59,7 +65,7 @@ def main(argv=None) -> int:
     acc = ev.accuracy(model, x, labels)
     wall = time.perf_counter() - t0
     ev.save_evaluator(model, args.out, {
-        "dataset": args.dataset, "test_accuracy": round(acc, 4), "test_size": len(labels),
+        "dataset": getattr(dataset, "evaluator", args.dataset), "test_accuracy": round(acc, 4), "test_size": len(labels),
         "steps": steps, "batch_size": batch, "lr": args.lr, "seed": args.seed,
         "wall_time_s": round(wall, 1), "command": " ".join(["drift-zoo train-evaluator"]
                                                           + (argv or sys.argv[1:]))})

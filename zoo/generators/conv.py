@@ -31,16 +31,29 @@ from zoo.registry import register
 SIZES = (8, 16, 32)
 
 
-class Up(nn.Module):
-    """Upsample x2, conv 3x3, GroupNorm, optional FiLM, SiLU: [n, w, s, s] -> [n, w, 2s, 2s]."""
+def with_coords(h: torch.Tensor) -> torch.Tensor:
+    """[n, w, s, s] -> [n, w + 2, s, s]: the pixel centres' (x, y) in [-1, 1] appended as two
+    channels (CoordConv, Liu et al. 2018), the same for every image."""
+    n, _, hh, ww = h.shape
+    ys = torch.linspace(-1 + 1 / hh, 1 - 1 / hh, hh, device=h.device, dtype=h.dtype)
+    xs = torch.linspace(-1 + 1 / ww, 1 - 1 / ww, ww, device=h.device, dtype=h.dtype)
+    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"))              # [2, s, s]
+    return torch.cat([h, grid.expand(n, -1, -1, -1)], dim=1)
 
-    def __init__(self, width: int):
+
+class Up(nn.Module):
+    """Upsample x2, conv 3x3, GroupNorm, optional FiLM, SiLU: [n, w, s, s] -> [n, w, 2s, 2s].
+    ``coords``: the conv also reads the pixel coordinates (``with_coords``)."""
+
+    def __init__(self, width: int, coords: bool = False):
         super().__init__()
-        self.conv = nn.Conv2d(width, width, 3, padding=1)
+        self.coords = coords
+        self.conv = nn.Conv2d(width + 2 * coords, width, 3, padding=1)
         self.norm = nn.GroupNorm(min(8, width), width)
 
     def forward(self, h: torch.Tensor, film: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.norm(self.conv(nn.functional.interpolate(h, scale_factor=2.0, mode="nearest")))
+        h = nn.functional.interpolate(h, scale_factor=2.0, mode="nearest")
+        h = self.norm(self.conv(with_coords(h) if self.coords else h))
         if film is not None:
             gamma, beta = film.chunk(2, dim=1)
             h = h * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
@@ -53,7 +66,7 @@ class conv(nn.Module):  # noqa: N801  (file = class = registry key = gin name)
 
     def __init__(self, shape=(3, 32, 32), num_classes: int | None = None, noise_dim: int = 64,
                  width: int = 64, tanh: bool = False, class_dim: int = 32,
-                 out_dim: int | None = None):
+                 out_dim: int | None = None, coords: bool = False):
         super().__init__()
         if len(shape) != 3 or shape[1] != shape[2] or shape[1] not in SIZES or shape[0] < 1:
             raise ValueError(f"conv: shape must be (C, H, W) with H = W in {SIZES}, got "
@@ -67,10 +80,10 @@ class conv(nn.Module):  # noqa: N801  (file = class = registry key = gin name)
             raise ValueError(f"conv: num_classes must be a non-negative int, got {num_classes}")
         self.shape, self.noise_dim, self.width = tuple(int(s) for s in shape), noise_dim, width
         self.num_classes = int(num_classes) if num_classes else None
-        self.tanh = tanh
+        self.tanh, self.coords = tanh, coords
         self.stem = nn.Linear(noise_dim, width * 16)
-        self.blocks = nn.ModuleList(Up(width) for _ in range(int(math.log2(shape[1] // 4))))
-        self.out = nn.Conv2d(width, shape[0], 3, padding=1)
+        self.blocks = nn.ModuleList(Up(width, coords) for _ in range(int(math.log2(shape[1] // 4))))
+        self.out = nn.Conv2d(width + 2 * coords, shape[0], 3, padding=1)
         if self.num_classes:  # built last: unconditional init draws stay unchanged
             self.class_embed = nn.Embedding(self.num_classes, class_dim)
             self.cond = nn.Sequential(nn.Linear(class_dim + 1, width), nn.SiLU())
@@ -109,5 +122,5 @@ class conv(nn.Module):  # noqa: N801  (file = class = registry key = gin name)
         h = self.stem(z).view(z.shape[0], self.width, 4, 4)
         for block, film in zip(self.blocks, films):
             h = block(h, film)
-        x = self.out(h)
+        x = self.out(with_coords(h) if self.coords else h)
         return torch.tanh(x) if self.tanh else x

@@ -97,8 +97,11 @@ def default_path(dataset: str) -> Path:
 def make_command(path) -> str:
     """The command that trains the evaluator stored at ``path`` (dataset = the file's stem)."""
     stem = Path(path).stem
+    size = stem[len("shapes"):] if stem.startswith("shapes") else ""
+    if size.isdigit():
+        return f"drift-zoo train-evaluator --dataset shapes --size {size} --out {path}"
     dataset = stem if stem in DEFAULT_WIDTH else "digits|shapes"
-    return f"python tools/train_evaluator.py --dataset {dataset} --out {path}"
+    return f"drift-zoo train-evaluator --dataset {dataset} --out {path}"
 
 
 def save_evaluator(model: ImageEvaluator, path, extra: dict | None = None) -> None:
