@@ -120,7 +120,7 @@ def test_include_cycles_and_missing_includes_are_named(tmp_path):
     ("train.lr_schedule = @cosin()", "Registered schedules: "),
     ("trian.steps = 5", "No configurable matching 'trian' (--gin_param 1: trian.steps = 5). "
                         "Did you mean 'train' (the trainer)"),
-    ("train.generator = @gausian", "Registered generators: conv, dit, dit_b, dit_l, dit_s, "
+    ("train.generator = @gausian", "Registered generators: conv, coord_conv, dit, dit_b, dit_l, dit_s, "
                                    "dit_tiny, mlp. Did you mean 'gaussian' (kernel) or "
                                    "'two_gaussians' (dataset) or 'grid_gaussians' (dataset)"),
     ("train.steps = 4\nmlp.activation = @gausian", "(--gin_param 1: mlp.activation = @gausian). "
