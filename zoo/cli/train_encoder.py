@@ -13,7 +13,7 @@ the held-out images from ``--val_shards`` (without it, the first shard is held o
 
 ``--cls_steps K`` then fine-tunes for classification as the paper (App. A.3): K more steps on
 lambda CE + (1 - lambda) masked recon, lambda ramped 0 -> ``--cls_weight`` over the first
-``--cls_warmup`` steps, the CE from the encoder's own linear head on its pooled last map and
+``--cls_warmup`` steps, the CE from the encoder's own linear head on its pooled last block and
 the class-conditional dataset's labels (``zoo.encoders.cls_finetune``; the head is dropped on
 save). The .json then also holds the head's held-out accuracy before / after.
 
@@ -206,7 +206,7 @@ def fit(args, dataset) -> dict:
         rows = dataset.sample(args.batch, data_gen) if labels is None else \
             dataset.sample_class(labels, data_gen)
         return space_to_depth(rows.view(-1, *shape), p), patch_mask(
-            args.batch, h // p, w // p, patch, args.mask_ratio_min, args.mask_ratio_max, data_gen)
+            len(rows), h // p, w // p, patch, args.mask_ratio_min, args.mask_ratio_max, data_gen)
 
     if args.cls_steps:
         check_features(net, eval_x)  # before the reconstruction: fail fast
