@@ -317,6 +317,10 @@ def test_train_encoder_from_shards(shards, tmp_path, capsys):
     assert np.isfinite(config["eval_loss_before"]) and np.isfinite(config["eval_loss_after"])
     net = ResNet(3, config["base_channels"], tuple(config["layers"]), 2)
     net.load_state_dict(torch.load(out, weights_only=True))
+    assert drift_zoo([*args, "--cls_steps", "2"]) == 0  # the fine-tune reads the shards' labels
+    config = json.loads(out.with_suffix(".json").read_text())
+    assert config["cls_steps"] == 2 and 0 <= config["cls_accuracy_after"] <= 1
+    net.load_state_dict(torch.load(out, weights_only=True))
     capsys.readouterr()
     assert drift_zoo(["train-encoder", "--dataset", "webdataset", "--out", str(out)]) == 2
     assert "pass --shards DIR" in capsys.readouterr().err

@@ -11,6 +11,12 @@ webdataset``) streams the training images through the ``webdataset`` dataset's r
 the held-out images from ``--val_shards`` (without it, the first shard is held out);
 ``--field npy`` trains on the shards' stored latents instead (the encoder of a latent run).
 
+``--cls_steps K`` then fine-tunes for classification as the paper (App. A.3): K more steps on
+lambda CE + (1 - lambda) masked recon, lambda ramped 0 -> ``--cls_weight`` over the first
+``--cls_warmup`` steps, the CE from the encoder's own linear head on its pooled last block and
+the class-conditional dataset's labels (``zoo.encoders.cls_finetune``; the head is dropped on
+save). The .json then also holds the head's held-out accuracy before / after.
+
 As the drifting release's MAE (lambertae/drifting JAX ``models/mae_model.py``,
 ``MAEResNetJAX.__call__``, ``make_patch_mask``, ``_UNetDecoder``): every mask patch (``--mask_patch``
 pixels square, after the space-to-depth of ``--input_patch_size``) of an image is masked with
@@ -30,6 +36,7 @@ import torch
 from torch import nn
 
 from zoo.cli import parser
+from zoo.encoders.cls_finetune import ClsHead, check_features, cls_finetune, head_accuracy
 from zoo.encoders.mae import ResNet, conv_gn, gn_groups, save_encoder, space_to_depth
 from zoo.run.report import print_error
 
@@ -109,6 +116,11 @@ def parse(argv):
     ap.add_argument("--mask_patch", type=int, default=None, help="default: 2 below 16 pixels, else 4")
     ap.add_argument("--mask_ratio_min", type=float, default=0.75)
     ap.add_argument("--mask_ratio_max", type=float, default=0.75)
+    ap.add_argument("--cls_steps", type=int, default=0,
+                    help="classification fine-tune steps after --steps (0: none)")
+    ap.add_argument("--cls_weight", type=float, default=0.1, help="final lambda of the CE")
+    ap.add_argument("--cls_warmup", type=int, default=None,
+                    help="steps of the linear lambda ramp 0 -> cls_weight (default cls_steps // 3)")
     ap.add_argument("--eval_batch", type=int, default=512)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -132,7 +144,7 @@ def build_dataset(args):
     args.dataset = "webdataset"
     return zoo.build("dataset", "webdataset", urls=args.shards, val_urls=args.val_shards,
                      num_workers=args.workers, device="cpu", batch_size=args.batch,
-                     seed=args.seed, conditional=False, field=args.field)
+                     seed=args.seed, conditional=args.cls_steps > 0, field=args.field)
 
 
 def train_encoder(args) -> dict:
@@ -145,20 +157,36 @@ def train_encoder(args) -> dict:
             dataset.close()
 
 
-def fit(args, dataset) -> dict:
-    """Train the MAE on ``dataset``, save the encoder, return its config."""
+def check(args, dataset) -> tuple[int, list[int]]:
+    """Validate the options against ``dataset``; returns (mask_patch, layers)."""
     shape = getattr(dataset, "shape", None)
     if shape is None:
         raise ValueError(f"dataset '{args.dataset}' is not an image dataset (no shape)")
-    c, h, w = shape
+    _, h, w = shape
     p = args.input_patch_size
     patch = args.mask_patch or (2 if h // p < 16 else 4)
-    layers = tuple(int(v) for v in args.layers.split(","))
     if h % p or (h // p) % patch or (w // p) % patch or not 0 <= args.mask_ratio_min <= \
             args.mask_ratio_max <= 1 or args.steps < 1 or args.batch < 2:
         raise ValueError(f"need H, W divisible by input_patch_size * mask_patch ({p} * {patch}) "
                          f"for shape {shape}, 0 <= mask_ratio_min <= mask_ratio_max <= 1, "
                          f"steps >= 1 and batch >= 2")
+    if args.cls_steps < 0 or not 0 <= args.cls_weight <= 1 or (args.cls_warmup or 0) < 0:
+        raise ValueError(f"need cls_steps >= 0, 0 <= cls_weight <= 1 and cls_warmup >= 0, got "
+                         f"{args.cls_steps}, {args.cls_weight}, {args.cls_warmup}")
+    if args.cls_steps and not getattr(dataset, "conditional", False):
+        raise ValueError(f"train-encoder: --cls_steps fine-tunes on the dataset's class labels, "
+                         f"but dataset '{args.dataset}' is not class-conditional; use a "
+                         f"class-conditional dataset (digits, shapes, shards with labels) or "
+                         f"drop --cls_steps")
+    return patch, [int(v) for v in args.layers.split(",")]
+
+
+def fit(args, dataset) -> dict:
+    """Train the MAE on ``dataset`` (then the --cls_steps fine-tune), save the encoder, return
+    its config."""
+    patch, layers = check(args, dataset)
+    shape, p = dataset.shape, args.input_patch_size
+    c, h, w = shape
     torch.manual_seed(args.seed)
     net = ResNet(c, args.base_channels, layers, p)
     decoder = UNetDecoder(net.channels, c * p * p)
@@ -173,27 +201,63 @@ def fit(args, dataset) -> dict:
         with torch.no_grad():
             return masked_loss(net, decoder, eval_x, eval_mask).item()
 
-    before = evaluate()
+    def draw(labels=None):
+        """(x [B, C p^2, H', W'], mask): a training batch (of classes ``labels``) and its mask."""
+        rows = dataset.sample(args.batch, data_gen) if labels is None else \
+            dataset.sample_class(labels, data_gen)
+        return space_to_depth(rows.view(-1, *shape), p), patch_mask(
+            len(rows), h // p, w // p, patch, args.mask_ratio_min, args.mask_ratio_max, data_gen)
+
+    if args.cls_steps:
+        check_features(net, eval_x)  # before the reconstruction: fail fast
+    before, extra = evaluate(), {}
     with _progress(args.quiet) as bar:
-        task = bar.add_task("mae", total=args.steps, loss=float("nan"))
+        task = bar.add_task("mae", total=args.steps + args.cls_steps, loss=float("nan"))
         for step in range(1, args.steps + 1):
-            x = space_to_depth(dataset.sample(args.batch, data_gen).view(-1, *shape), p)
-            mask = patch_mask(len(x), h // p, w // p, patch, args.mask_ratio_min,
-                              args.mask_ratio_max, data_gen)
-            loss = masked_loss(net, decoder, x, mask)
+            loss = masked_loss(net, decoder, *draw())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             bar.update(task, completed=step, loss=loss.item())
+        if args.cls_steps:
+            extra = finetune(args, dataset, net, decoder, opt, draw, data_gen, evaluate,
+                             lambda t, loss: bar.update(task, completed=args.steps + t + 1,
+                                                        loss=loss))
     config = dict(in_channels=c, base_channels=args.base_channels, layers=list(layers),
                   input_patch_size=p, shape=list(shape), dataset=args.dataset, steps=args.steps,
                   batch=args.batch, lr=args.lr, weight_decay=args.weight_decay, mask_patch=patch,
                   mask_ratio=[args.mask_ratio_min, args.mask_ratio_max], seed=args.seed,
-                  eval_loss_before=before, eval_loss_after=evaluate())
+                  eval_loss_before=before, eval_loss_after=evaluate(), cls_steps=args.cls_steps,
+                  **extra)
     if args.shards is not None:
         config["shards"], config["val_shards"] = args.shards, args.val_shards
     save_encoder(net, args.out, config)
     return config
+
+
+def finetune(args, dataset, net, decoder, opt, draw, data_gen, evaluate, on_step) -> dict:
+    """The --cls_steps classification fine-tune (``zoo.encoders.cls_finetune``) of the trained
+    MAE; returns its .json entries, with the own head's accuracy on ``--eval_batch`` held-out
+    images (classes in turn) before (fresh head) and after, and the masked loss before it."""
+    k = dataset.num_classes
+    head = ClsHead(net.channels[-1], k)
+    opt.add_param_group({"params": list(head.parameters())})
+    labels = torch.arange(args.eval_batch) % k
+    eval_x = space_to_depth(dataset.held_out_class(labels).view(-1, *dataset.shape),
+                            args.input_patch_size)
+    warmup = args.cls_steps // 3 if args.cls_warmup is None else args.cls_warmup
+    out = dict(cls_weight=args.cls_weight, cls_warmup=warmup, eval_loss_before_cls=evaluate(),
+               cls_accuracy_before=head_accuracy(net, head, eval_x, labels))
+
+    def batches():
+        y = torch.randint(k, (args.batch,), generator=data_gen)
+        x, mask = draw(y)
+        return x, y, mask
+
+    cls_finetune(net, head, opt, batches, lambda x, mask: masked_loss(net, decoder, x, mask),
+                 args.cls_steps, args.cls_weight, warmup, on_step)
+    out["cls_accuracy_after"] = head_accuracy(net, head, eval_x, labels)
+    return out
 
 
 def main(argv=None) -> int:
@@ -207,4 +271,10 @@ def main(argv=None) -> int:
     Console(soft_wrap=True).print(
         f"held-out masked MSE {config['eval_loss_before']:.4f} -> {config['eval_loss_after']:.4f} "
         f"({config['steps']} steps); wrote {args.out} and {Path(args.out).with_suffix('.json')}")
+    if config["cls_steps"]:
+        Console(soft_wrap=True).print(
+            f"cls fine-tune ({config['cls_steps']} steps, lambda -> {config['cls_weight']}): "
+            f"own head's held-out accuracy {config['cls_accuracy_before']:.3f} -> "
+            f"{config['cls_accuracy_after']:.3f}, masked MSE {config['eval_loss_before_cls']:.4f}"
+            f" -> {config['eval_loss_after']:.4f}")
     return 0
