@@ -28,8 +28,8 @@ so the paper's three nested levels exist at 8x8: the 4x4 patches are new informa
 the 2x2 ones do (kept, as in the release). Known: with 16 and 32 channels GroupNorm normalises
 each channel alone, so layer1/layer2 _mean and _std (and layer2 _mean_4 / _std_4 in (a-d)) are
 constant up to float noise (results/images.md); they add ~27 to the loss but 0.2% of its
-gradient norm on a batch of noisy digits (/tmp probe, grad 0.005 vs 2.25), so they do not steer
-the generator. The last rows run the same recipe in pixel space (``@identity()``, the digits
+gradient norm on a batch of noisy digits (0.0038 vs 1.93, results/images/probe_constant_sets.py),
+so they do not steer the generator. The last rows run the same recipe in pixel space (``@identity()``, the digits
 default: one set ``global``) as the reference the conv features should beat; the paper has no
 such row.
 Paper (ImageNet B/2, FID): 9.58 / 9.10 / 8.46. Results: results/paper_ablations.md section 5.
