@@ -11,9 +11,11 @@ x 32 + 32 per step) through the fixed random ResNet ``random_conv`` (the release
 construction without MAE training; ``drift-zoo train-encoder --dataset digits`` and
 ``train.encoder = @mae()`` for the paper's kind of encoder), ``in_channels = 1``,
 ``input_patch_size = 1``, base 16 channels, one block per stage, **200 steps** (cosine lr to 0
-over them): ~0.4 s a step on an idle thread, but 2-3 s on the shared 2-core machine, so 200
-steps kept the 8 runs within ~50 minutes there (a pilot at 500 steps, (a, b), seed 0: FD 208,
-class accuracy 0.42, 17 minutes).
+over them). Measured on the shared 2-core machine, one thread: 66-93 CPU-s (2-4.5 min) a
+random_conv run, 35 CPU-s an identity run, 11 CPU-minutes for the 8 runs (~0.4 s a step);
+the steps were chosen while sweeps still ran 2 threads a run (fixed, zoo/sweeps/launch.py), and
+500 steps would fit the same ~25 CPU-minutes (a 500-step pilot of (a, b), seed 0: FD 208, class
+accuracy 0.42, precision 0.52, recall 0.71).
 On 1x8x8 inputs the maps are conv1 / layer1 8x8x16, layer2 4x4x32, layer3 2x2x64, layer4
 1x1x128 (with one block per stage ``every_k_block = 2`` adds no block sets). The sets, every
 map's (a) per-location features and (b) global mean / std (no std of the 1x1 map), plus the

@@ -10,8 +10,9 @@ gin/experiments/digits.gin (identity encoder: the question is the generator's in
 space keeps a run at ~0.14 s a step on one thread; ``split``, cosine lr, 10 classes x 32 + 32
 per step) with the ``dit_tiny`` generator (style tokens exist only on the DiT: depth 2, width
 64, 2 heads, linear output as in the release) at patch 2: 8x8 -> 16 tokens of 4 pixels;
-**1000 steps** (cosine lr to 0 over them; ~0.14 s a step on an idle thread, ~2.5 CPU-minutes a
-run, several times that on the shared machine).
+**1000 steps** (cosine lr to 0 over them). Measured on the shared 2-core machine, one thread:
+150-155 CPU-s (5-8 min) a run, 10 CPU-minutes for the 4 runs (~0.15 s a step; 2000 steps would
+fit the ~25 CPU-minutes, chosen before the sweep's 2-thread oversubscription was fixed).
 ``dit_tiny.style_tokens`` 32 or 0: 32 indices drawn with the noise into 64 learnt codes, their
 embeddings summed into the conditioning (the paper's text). Without them the only randomness is
 the 1x8x8 noise image. Paper (ImageNet B/2, FID): without 8.86, with 8.46. Results:
