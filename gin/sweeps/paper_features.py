@@ -10,12 +10,18 @@ gin/experiments/digits.gin (conv generator with tanh output, cosine lr, ``split`
 x 32 + 32 per step) through the fixed random ResNet ``random_conv`` (the release's set
 construction without MAE training; ``drift-zoo train-encoder --dataset digits`` and
 ``train.encoder = @mae()`` for the paper's kind of encoder), ``in_channels = 1``,
-``input_patch_size = 1``, base 16 channels, one block per stage, **200 steps** (cosine lr to 0
-over them). Measured on the shared 2-core machine, one thread: 66-93 CPU-s (2-4.5 min) a
-random_conv run, 35 CPU-s an identity run, 11 CPU-minutes for the 8 runs (~0.4 s a step);
-the steps were chosen while sweeps still ran 2 threads a run (fixed, zoo/sweeps/launch.py), and
-500 steps would fit the same ~25 CPU-minutes (a 500-step pilot of (a, b), seed 0: FD 208, class
-accuracy 0.42, precision 0.52, recall 0.71).
+``input_patch_size = 1``, base 16 channels, one block per stage, **500 steps** (cosine lr to 0
+over them). Measured on the shared 2-core machine, one thread: 150-190 CPU-s (3-4.5 min) a
+random_conv run, 67-70 CPU-s an identity run, 20 CPU-minutes for the 8 runs. The early-training arm, 200 steps (where the
+direction is reversed; results/paper_ablations.md section 5):
+
+    drift-zoo sweep gin/sweeps/paper_features.py --workers 1 --name paper_features_200 \
+        --gin_param "train.steps = 200" --gin_param "train.eval_every = 100" \
+        --gin_param "train.checkpoint_every = 200"
+    drift-zoo leaderboard results/runs/sweeps/paper_features_200 --paper gin/sweeps/paper_features.py \
+        --metric fd,class_accuracy,feature_precision,feature_recall \
+        --markdown results/paper/features_200.md --title "Feature sets, 200 steps"
+
 On 1x8x8 inputs the maps are conv1 / layer1 8x8x16, layer2 4x4x32, layer3 2x2x64, layer4
 1x1x128 (with one block per stage ``every_k_block = 2`` adds no block sets). The sets, every
 map's (a) per-location features and (b) global mean / std (no std of the 1x1 map), plus the
@@ -40,8 +46,8 @@ from zoo.sweeps import chain, fixed, zip
 
 GIN_FILES = ["gin/experiments/digits.gin"]
 PARAMS = ["train.encoder = @random_conv()", "random_conv.in_channels = 1",
-          "random_conv.input_patch_size = 1", "train.steps = 200", "train.eval_every = 100",
-          "train.checkpoint_every = 200"]
+          "random_conv.input_patch_size = 1", "train.steps = 500", "train.eval_every = 250",
+          "train.checkpoint_every = 500"]
 SEEDS = [0, 1]
 FEATURES = zip([{"random_conv.patch_mean_size": v} for v in ("()", "(2,)", "(2, 4)")],
                [{"random_conv.patch_std_size": v} for v in ("()", "(2,)", "(2, 4)")])
