@@ -138,8 +138,18 @@ def test_dry_run_lists_reference_sweep_and_creates_nothing(tmp_path, capsys):
 
 
 def test_threads_per_worker():
-    assert threads_per_worker(2, cores=2) == 1 and threads_per_worker(4, cores=2) == 1
-    assert threads_per_worker(2, cores=16) == 8 and threads_per_worker(1, cores=3) == 3
+    assert threads_per_worker(2, cores=2, env={}) == 1 and threads_per_worker(4, cores=2, env={}) == 1
+    assert threads_per_worker(2, cores=16, env={}) == 8 and threads_per_worker(1, cores=3, env={}) == 3
+
+
+def test_threads_per_worker_honours_the_callers_omp_num_threads():
+    """OMP_NUM_THREADS=1 drift-zoo sweep --workers 1 on 2 cores ran every run on 2 threads (the
+    sweep overwrote the variable for its subprocesses), the oversubscription it was set to avoid."""
+    assert threads_per_worker(1, cores=2, env={"OMP_NUM_THREADS": "1"}) == 1
+    assert threads_per_worker(1, cores=16, env={"OMP_NUM_THREADS": "4"}) == 4
+    assert threads_per_worker(4, cores=16, env={"OMP_NUM_THREADS": "8"}) == 4  # a cap, not a floor
+    assert threads_per_worker(1, cores=2, env={}) == 2
+    assert threads_per_worker(1, cores=2, env={"OMP_NUM_THREADS": "junk"}) == 2
 
 
 def test_skip_resume_and_retry(tmp_path, fake):

@@ -1,7 +1,8 @@
 """Launch a sweep's jobs and watch them: one code path for every launcher.
 
     local            a thread pool of ``workers``; each thread runs tools/train.py in its own
-                     subprocess with cores // workers threads (at least 1)
+                     subprocess with cores // workers threads (at least 1; at most the
+                     caller's OMP_NUM_THREADS when set)
     slurm            a submitit job array (partition, gpus, time, array parallelism)
     submitit_local   the slurm path on this machine (submitit's local executor; for tests)
 
@@ -29,9 +30,13 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def threads_per_worker(workers: int, cores: int | None = None) -> int:
-    """cores // workers, at least 1: two workers on 2 cores train with one thread each."""
-    return max(1, (cores or cpu_count()) // max(1, workers))
+def threads_per_worker(workers: int, cores: int | None = None, env=None) -> int:
+    """cores // workers, at least 1: two workers on 2 cores train with one thread each; capped
+    by an OMP_NUM_THREADS the caller set (``OMP_NUM_THREADS=1 drift-zoo sweep ...`` on a shared
+    machine means one thread per run, not cores // workers)."""
+    threads = max(1, (cores or cpu_count()) // max(1, workers))
+    cap = (os.environ if env is None else env).get("OMP_NUM_THREADS", "")
+    return min(threads, int(cap)) if cap.strip().isdigit() and int(cap) >= 1 else threads
 
 
 def make_jobs(sweep: Sweep, root, *, threads: int = 1, retry: bool = False,
