@@ -5,7 +5,6 @@ decay, 2000 and 8000 steps (run folders of sec. 5). Evaluations on 4096 samples,
     python results/toy_degradation_lr.py results/runs/deg16/cos-thin_pinwheel-2000steps-s0 \
         results/runs/deg16/cos-thin_pinwheel-8000steps-s0          (writes toy_degradation_lr.png)
 """
-import json
 import sys
 from pathlib import Path
 
@@ -14,14 +13,19 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from zoo.run.folder import Run  # noqa: E402
+from zoo.sweeps.curves import series  # noqa: E402
+
 CONSTANT = {"step": [500, 1000, 1500, 2000], "energy_distance": [0.00046, 0.00040, 0.00068, 0.00410],
             "precision": [0.706, 0.885, 0.900, 0.902]}  # sec. 4, split, constant lr
 
 
 def evals(folder):
-    rows = [json.loads(line) for line in (Path(folder) / "metrics.jsonl").read_text().splitlines()]
-    rows = [r for r in rows if r.get("kind") == "eval"]
-    return {k: [r[k] for r in rows] for k in ("step", "energy_distance", "precision")}
+    """{"step", "energy_distance", "precision": [...]} of a run's evaluation records."""
+    records = Run(folder).records()
+    (steps, ed), (_, precision) = (series(records, "eval", k)
+                                   for k in ("energy_distance", "precision"))
+    return {"step": steps, "energy_distance": ed, "precision": precision}
 
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
