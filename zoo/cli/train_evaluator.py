@@ -65,7 +65,8 @@ def main(argv=None) -> int:
     acc = ev.accuracy(model, x, labels)
     wall = time.perf_counter() - t0
     ev.save_evaluator(model, args.out, {
-        "dataset": getattr(dataset, "evaluator", args.dataset), "test_accuracy": round(acc, 4), "test_size": len(labels),
+        "dataset": getattr(dataset, "evaluator", args.dataset), "test_accuracy": round(acc, 4),
+        "test_size": len(labels),
         "steps": steps, "batch_size": batch, "lr": args.lr, "seed": args.seed,
         "wall_time_s": round(wall, 1), "command": " ".join(["drift-zoo train-evaluator"]
                                                           + (argv or sys.argv[1:]))})

@@ -10,8 +10,9 @@ Why: the row-normalised kernel sum is a Nadaraya-Watson estimate, and where the 
 (the ends of a pinwheel arm, the tail of a heavy-tailed curve) a temperature below the sample
 spacing makes it a nearest-neighbour pick: zero mean at q = p, but a per-sample noise as large
 as the spacing (16x the arm's middle at tau = 0.03 mean distances on ``thin_pinwheel``;
-results/toy_degradation.md). The generator follows that noise most where the data are thinnest,
-and samples drain from the thin ends toward the dense middle the longer it trains. The floor
+results/toy_degradation.md). With a constant learning rate the generator keeps following that
+noise, most where the data are thinnest, and gets worse the longer it trains (toy.gin now
+decays the learning rate instead, which fixes it without this floor's precision cost). The floor
 keeps at least ~k samples of each set inside every sample's kernel, so the estimate's noise
 stays a fraction of its bandwidth everywhere; where the data are dense (r_n < tau / spacing)
 it is ``split`` exactly.

@@ -11,6 +11,8 @@ instead of transposed convs (no checkerboard artefacts; Odena et al. 2016):
 The output is linear by default (``tanh=False``): data live in [-1, 1], but a saturating
 tanh starves the drift regression of gradient near the bounds, and the release's DiT generator
 is linear too; clamp for display. ``tanh=True`` bounds it.
+``coords=True`` appends the pixel coordinates before every conv (registered as ``coord_conv``,
+zoo/generators/coord_conv.py).
 
 Class-conditional (``num_classes`` = K, as the ``mlp``): c = SiLU(Linear([e_y, log alpha]))
 with e_y a learned ``class_dim`` embedding and alpha the guidance scale (default 1), and each
