@@ -52,9 +52,11 @@ def workspace(shape, like: torch.Tensor, name: str = "logits") -> torch.Tensor:
 
 def distances(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``zoo.kernels.cdist`` (Gram expansion, squared distances floored at 1e-8) in one GEMM
-    and in-place passes; y [B,M,D] starts with x [B,N,D] itself, whose norms it reuses."""
+    and in-place passes; y [B,M,D] starts with x [B,N,D] itself, whose norms it reuses.
+    The result [B,N,M] is a reused buffer (``workspace``), valid until the next call."""
     yn = torch.linalg.vector_norm(y, dim=-1).square_()                   # [B,M], no [B,M,D] temporary
-    sq = torch.baddbmm(yn[:, None, :], x, y.transpose(1, 2), alpha=-2)
+    sq = torch.baddbmm(yn[:, None, :], x, y.transpose(1, 2), alpha=-2,
+                       out=workspace((*x.shape[:2], y.shape[1]), x, "distances"))
     return sq.add_(yn[:, : x.shape[1], None]).clamp_(min=EPS_SQ).sqrt_()
 
 
@@ -178,12 +180,15 @@ def whole_field(name: str, x, y, w, base, coefs, *, n_neg: int, n_self: int,
 
     x [B,N,D], targets y [B,M,D] = [neg' (n_neg, x first when n_self) | pos], weights w [B,M]
     or None (all ones), base [B,N,M] the distances (or squared distances) x -> y.
+    V lives in a buffer reused by the next call on this thread (``workspace``): a fresh
+    [B,T,N,D] tensor per call page-faults once it outgrows malloc's mmap threshold (162 minor
+    faults per call at B,N,M,D = 4,64,160,512, none with the buffer; issue 18).
     """
     if affinity_floor < 0:
         raise ValueError(f"meanshift.affinity_floor must be >= 0, got {affinity_floor}")
     b, n, d = x.shape
     t = coefs.shape[-3]
-    out = x.new_empty(b, t, n, d)
+    out = workspace((b, t, n, d), x, "forces")
     for g in group_chunks(b, t * n * y.shape[1]):
         r = coefficients(name, base[g], coefs if coefs.dim() == 3 else coefs[g],
                          None if w is None else w[g], n_neg, n_self, affinity_floor)
