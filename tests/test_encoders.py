@@ -169,7 +169,7 @@ def test_mae_save_load_round_trip(tmp_path):
 
 
 def test_missing_files_and_packages_are_clear_errors(tmp_path, monkeypatch, request):
-    with pytest.raises(FileNotFoundError, match=r"nope\.pt.*tools/train_encoder\.py --dataset digits --out"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.pt.*drift-zoo train-encoder --dataset .* --out.*current folder"):
         zoo.build("encoder", "mae", path=str(tmp_path / "nope.pt"))
     torch.save({}, tmp_path / "lonely.pt")  # a state dict without its .json
     with pytest.raises(FileNotFoundError, match=r"lonely\.json"):

@@ -34,7 +34,7 @@ from torch import nn
 from zoo.encoders import FeatureEncoder, SetOptions, as_images, input_sets, map_sets
 from zoo.registry import register
 
-TRAIN_COMMAND = "python tools/train_encoder.py --dataset digits --out {path}"
+TRAIN_COMMAND = "drift-zoo train-encoder --dataset <digits | shapes | ...> --out {path}"
 
 
 def gn_groups(channels: int, max_groups: int = 32) -> int:
@@ -176,7 +176,9 @@ class mae(ResNetEncoder):  # noqa: N801  (file = class = registry key = gin name
             raise FileNotFoundError(
                 f"encoder 'mae': {missing}. It needs a state dict made by "
                 f"`{TRAIN_COMMAND.format(path=path or 'results/runs/encoders/mae_digits.pt')}` "
-                f"(which also writes its .json config next to it)")
+                f"(which also writes its .json config next to it; gin/experiments/shapes.gin "
+                f"names the exact command of the committed results/encoders/mae_shapes_cls.pt). "
+                f"A relative path is read from the current folder, {Path.cwd()}")
         self.config = json.loads(meta.read_text())
         arch = {k: self.config[k] for k in ("in_channels", "base_channels", "layers",
                                             "input_patch_size")}

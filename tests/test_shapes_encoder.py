@@ -1,0 +1,37 @@
+"""The committed shapes encoder (results/encoders/mae_shapes_cls.pt, the default of
+gin/experiments/shapes.gin; issue 15): it loads with the architecture of its .json and its
+deepest pooled features carry the class that pixels do not, which is why it is the default."""
+import gin
+import torch
+
+import zoo
+from zoo.config import parse
+
+PATH = "results/encoders/mae_shapes_cls.pt"
+
+
+def test_shapes_gin_drifts_through_the_committed_encoder():
+    parse(["gin/experiments/shapes.gin"], [])
+    try:
+        assert gin.query_parameter("mae.path") == PATH
+        assert gin.query_parameter("train.encoder").configurable.name == "mae"
+    finally:
+        gin.clear_config()
+
+
+def _nearest_class_mean(z: torch.Tensor, labels: torch.Tensor) -> float:
+    """Held-out accuracy of the nearest class mean (first half fits, second half scores)."""
+    half = len(z) // 2
+    means = torch.stack([z[:half][labels[:half] == c].mean(0) for c in range(6)])
+    return (torch.cdist(z[half:], means).argmin(1) == labels[half:]).float().mean().item()
+
+
+def test_its_deep_features_separate_the_shapes_pixels_do_not():
+    ds = zoo.build("dataset", "shapes")
+    labels = torch.arange(300) % 6
+    x = ds.sample_class(labels, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        sets = zoo.build("encoder", "mae", path=PATH)(x)
+    assert len(sets) == 35 and sets["layer4_mean"].shape == (300, 1, 128)
+    assert _nearest_class_mean(sets["layer4_mean"].flatten(1), labels) > 0.9   # measured 0.997
+    assert _nearest_class_mean(sets["global"].flatten(1), labels) < 0.4         # chance 0.167
