@@ -20,8 +20,9 @@ temperature and no [B, N, D] temporary is made per temperature:
 
 One [G, T*N, M] @ [G, M, D] GEMM per chunk gives every temperature's V. Chunks hold at most
 ``CHUNK`` logits in a buffer reused across calls (per thread), so memory is that plus the
-outputs [B,T,N,D], whatever B is. Equal to the dense fields to float32 rounding
-(tests/test_streaming.py); ``zoo.drift.drift(block_size="auto")`` uses it.
+outputs [B,T,N,D] and the distances [B,N,M], whatever B is; those two are reused buffers too
+(kept per thread at the size of the largest call so far). Equal to the dense fields to float32
+rounding (tests/test_streaming.py); ``zoo.drift.drift(block_size="auto")`` uses it.
 """
 from __future__ import annotations
 
@@ -41,8 +42,10 @@ _WORK = threading.local()  # per thread (sweeps run trainings in threads): devic
 
 
 def workspace(shape, like: torch.Tensor, name: str = "logits") -> torch.Tensor:
-    """A reused float32 buffer of ``shape`` on ``like``'s device (at most one chunk's logits):
-    a fresh 4 MiB tensor per call costs its page faults, about as much as one pass over it."""
+    """A reused float32 buffer of ``shape`` on ``like``'s device, one per ``name`` and thread
+    (a chunk's logits, the distances, the forces), grown to the largest shape asked so far and
+    never shrunk: a fresh multi-MiB tensor per call costs its page faults, about as much as one
+    pass over it. A view of it is valid until the next request of the same name."""
     n, cache, key = math.prod(shape), _WORK.__dict__, (like.device, name)
     buf = cache.get(key)
     if buf is None or buf.numel() < n:
