@@ -10,11 +10,16 @@ from zoo.config import parse
 PATH = "results/encoders/mae_shapes_cls.pt"
 
 
-def test_shapes_gin_drifts_through_the_committed_encoder():
+def test_shapes_gin_drifts_through_the_committed_encoder_with_guidance():
+    """The default recipe of results/images.md: this encoder, and CFG negatives (the one lever
+    of gin/sweeps/shapes_study.py that helped on both seeds) with their unconditional reals."""
     parse(["gin/experiments/shapes.gin"], [])
     try:
         assert gin.query_parameter("mae.path") == PATH
         assert gin.query_parameter("train.encoder").configurable.name == "mae"
+        assert gin.query_parameter("train.negatives").configurable.name == "cfg"
+        assert gin.query_parameter("train.uncond_per_class") == 16
+        assert (gin.query_parameter("cfg.alpha_min"), gin.query_parameter("cfg.alpha_max")) == (1.0, 4.0)
     finally:
         gin.clear_config()
 

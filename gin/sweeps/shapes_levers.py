@@ -18,7 +18,8 @@ results/runs/sweeps/shapes_levers/<row>_s1 --gin_param 'train.seed = 1'` + the r
 from zoo.sweeps import chain
 
 GIN_FILES = ["gin/experiments/shapes.gin"]
-PARAMS = []
+# measured before shapes.gin turned guidance on (2026-12-02): keep their meaning
+PARAMS = ["train.negatives = @self()"]
 SEEDS = [0, 1]  # seed 1 was run for the default, batch 192 and width 48 rows only
 AXES = chain(
     [{"train.lr": "1e-3"}],                                          # the default itself
