@@ -19,7 +19,8 @@ def test_shapes_gin_drifts_through_the_committed_encoder_with_guidance():
         assert gin.query_parameter("train.encoder").configurable.name == "mae"
         assert gin.query_parameter("train.negatives").configurable.name == "cfg"
         assert gin.query_parameter("train.uncond_per_class") == 16
-        assert (gin.query_parameter("cfg.alpha_min"), gin.query_parameter("cfg.alpha_max")) == (1.0, 4.0)
+        alphas = gin.query_parameter("cfg.alpha_min"), gin.query_parameter("cfg.alpha_max")
+        assert alphas == (1.0, 4.0)
     finally:
         gin.clear_config()
 

@@ -16,7 +16,8 @@ to the class mean, a blob; a fixed bank's nearest rows are a target that stays p
 from zoo.sweeps import sweep
 
 GIN_FILES = ["gin/experiments/shapes.gin"]
-PARAMS = ["train.encoder = @identity()", "train.negatives = @self()", "conv.width = 32", "train.field = @split",
+PARAMS = ["train.encoder = @identity()", "train.negatives = @self()", "conv.width = 32",
+          "train.field = @split",
           "train.temperatures = (0.02, 0.05, 0.2)", "train.batch_size = 96",
           "train.data_batch_size = 96", "train.steps = 600", "train.lr = 1e-3",
           "train.ema_decay = 0.99", "train.eval_every = 150", "train.eval_samples = 1200",

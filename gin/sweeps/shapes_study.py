@@ -1,6 +1,7 @@
-"""Issue 15's remaining axes on the default shapes recipe, one at a time (gin/experiments/
-shapes.gin: the classification-fine-tuned MAE, conv width 32, split, 6 classes x 16 generated /
-16 real, 600 steps).
+"""Issue 15's remaining axes on the shapes recipe as it was before guidance, one at a time
+(gin/experiments/shapes.gin with train.negatives = @self(): the classification-fine-tuned MAE,
+conv width 32, split, 6 classes x 16 generated / 16 real, 600 steps). Its guidance row won and
+is shapes.gin's default since.
 
     drift-zoo sweep gin/sweeps/shapes_study.py --workers 1
     drift-zoo leaderboard results/runs/sweeps/shapes_study \
@@ -23,18 +24,17 @@ GIN_FILES = ["gin/experiments/shapes.gin"]
 # measured before shapes.gin turned guidance on (2026-12-02): keep their meaning
 PARAMS = ["train.negatives = @self()"]
 SEEDS = [0, 1]
+CFG = {"train.negatives": "@cfg()", "cfg.alpha_min": "1.0", "cfg.alpha_max": "4.0",
+       "train.uncond_per_class": "16"}
 AXES = chain(
-    [{"train.negatives": "@cfg()", "cfg.alpha_min": "1.0", "cfg.alpha_max": "4.0",
-      "train.uncond_per_class": "16"}],
+    [CFG],
     [{"train.field": "@meanshift"}],
     [{"train.temperatures": "(0.008, 0.02, 0.08)"}],
     [{"train.temperatures": "(0.05, 0.125, 0.5)"}],
     [{"train.generator": "@dit_tiny", "dit_tiny.patch": "4", "dit_tiny.style_tokens": "4"}],
     # second round, after the first: guidance with the other field, a fixed scale, and the
-    # default itself on this machine (its CPU time next to the others')
-    [{"train.negatives": "@cfg()", "cfg.alpha_min": "1.0", "cfg.alpha_max": "4.0",
-      "train.uncond_per_class": "16", "train.field": "@meanshift"}],
-    [{"train.negatives": "@cfg()", "cfg.alpha_min": "3.0", "cfg.alpha_max": "3.0",
-      "train.uncond_per_class": "16"}],
-    [{"train.lr": "1e-3"}],                                          # the default itself
+    # recipe before guidance itself on this machine (its CPU time next to the others')
+    [{**CFG, "train.field": "@meanshift"}],
+    [{**CFG, "cfg.alpha_min": "3.0", "cfg.alpha_max": "3.0"}],
+    [{"train.lr": "1e-3"}],                                      # the recipe before guidance
 )
