@@ -268,3 +268,12 @@ def test_editing_an_included_gin_file_makes_the_run_folder_a_conflict(tmp_path, 
     jobs, third = go()
     assert third == ["conflict"] and executions(wd) == 1
     assert "train.lr = 0.001" in Path(wd, "config.gin").read_text()  # not overwritten
+
+
+@pytest.mark.parametrize("sweep_file", sorted(str(p) for p in (Path(__file__).parents[1] / "gin" / "sweeps").glob("*.py")))
+def test_every_committed_sweep_file_lists_its_points(sweep_file, tmp_path, capsys):
+    """A sweep file a results table cites must load (axes, seeds, paper dict) and plan its runs."""
+    assert _tool_main("sweep")([sweep_file, "--dry_run", "--root", str(tmp_path)]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if str(tmp_path) in ln]
+    assert lines and all(ln.split()[0] == "new" for ln in lines)
+    assert not any(tmp_path.iterdir())
