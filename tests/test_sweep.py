@@ -270,7 +270,10 @@ def test_editing_an_included_gin_file_makes_the_run_folder_a_conflict(tmp_path, 
     assert "train.lr = 0.001" in Path(wd, "config.gin").read_text()  # not overwritten
 
 
-@pytest.mark.parametrize("sweep_file", sorted(str(p) for p in (Path(__file__).parents[1] / "gin" / "sweeps").glob("*.py")))
+SWEEP_FILES = sorted(str(p) for p in (Path(__file__).parents[1] / "gin" / "sweeps").glob("*.py"))
+
+
+@pytest.mark.parametrize("sweep_file", SWEEP_FILES)
 def test_every_committed_sweep_file_lists_its_points(sweep_file, tmp_path, capsys):
     """A sweep file a results table cites must load (axes, seeds, paper dict) and plan its runs."""
     assert _tool_main("sweep")([sweep_file, "--dry_run", "--root", str(tmp_path)]) == 0
