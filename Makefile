@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/drift-zoo train --gin_file gin/experiments/toy.gin
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 --durations=15 tests
 
 clean:
 	rm -rf $(VENV)
