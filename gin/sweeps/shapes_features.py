@@ -4,15 +4,16 @@ through the classification-fine-tuned MAE of gin/experiments/shapes.gin (guided,
 
     drift-zoo sweep gin/sweeps/shapes_features.py --workers 2
     drift-zoo leaderboard results/runs/sweeps/shapes_features --paper \
-        --metric fd,class_accuracy,class_coverage,feature_precision,feature_recall,cpu_time \
+        --metric fd,class_accuracy,class_coverage,feature_precision,feature_recall,energy_distance,cpu_time \
         --markdown results/images/shapes_features.md --title "Shapes: feature sets (a,b) / (a-c) / (a-d)"
 
 Issue 15's feature-set axis on the image it asks about (the digits arm is
 gin/sweeps/paper_features.py, 8x8 through random_conv). The MAE (base 16 channels, input patch
 2) sees a 16x16 map: conv1 / layer1 16x16, layer2 8x8, layer3 4x4, layer4 2x2, so 4x4 patches
 are new information on the three largest maps. 2 seeds, 3.5-4 CPU-minutes a run on one
-thread. Paper (ImageNet B/2, FID): 9.58 / 9.10 / 8.46. Reading: results/images.md, section
-"Feature sets and samples per step on shapes".
+thread of an idle machine (6-8 with both cores busy). Paper (ImageNet B/2, FID): 9.58 / 9.10 /
+8.46. Reading: results/images.md, section
+"Feature sets, samples per step, a longer MAE, dit_tiny without style tokens, 3600 steps".
 """
 from zoo.sweeps import zip
 
