@@ -26,9 +26,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from zoo.metrics.blur import random_blur
+
 ROOT = Path(__file__).resolve().parents[2]
 EVALUATOR_DIR = ROOT / "results" / "evaluators"
 DEFAULT_WIDTH = {"digits": 32, "shapes": 16}
+BLUR_RECIPE = "--blur 1.5 --steps 2000"  # results/evaluators/shapes_blur.pt
 
 
 class ImageEvaluator(nn.Module):
@@ -100,6 +103,8 @@ def make_command(path) -> str:
     size = stem[len("shapes"):] if stem.startswith("shapes") else ""
     if size.isdigit():
         return f"drift-zoo train-evaluator --dataset shapes --size {size} --out {path}"
+    if stem == "shapes_blur":  # the blur-robust second opinion (zoo.metrics.blur)
+        return f"drift-zoo train-evaluator --dataset shapes {BLUR_RECIPE} --out {path}"
     dataset = stem if stem in DEFAULT_WIDTH else "digits|shapes"
     return f"drift-zoo train-evaluator --dataset {dataset} --out {path}"
 
@@ -152,10 +157,12 @@ def accuracy(model: ImageEvaluator, x: torch.Tensor, labels: torch.Tensor) -> fl
 
 
 def fit(model: ImageEvaluator, dataset, steps: int, *, batch_size: int = 128, lr: float = 2e-3,
-        seed: int = 0, callback=None) -> ImageEvaluator:
+        seed: int = 0, blur: float = 0.0, callback=None) -> ImageEvaluator:
     """Train ``model`` for ``steps`` Adam steps (cosine learning rate) on class-balanced draws
-    ``dataset.sample_class(labels, g)``, g seeded by ``seed``. ``callback(step, loss)`` after
-    every step. Returns the model in eval mode."""
+    ``dataset.sample_class(labels, g)``, g seeded by ``seed``; ``blur`` > 0 blurs each training
+    image with sigma ~ U[0, blur] pixels (``zoo.metrics.blur``), so the classifier reads shape
+    rather than edge sharpness. ``callback(step, loss)`` after every step. Returns the model in
+    eval mode."""
     if not getattr(dataset, "conditional", False):
         raise ValueError(f"evaluator: dataset {dataset!r} must be class-conditional")
     g = torch.Generator().manual_seed(seed)
@@ -165,7 +172,7 @@ def fit(model: ImageEvaluator, dataset, steps: int, *, batch_size: int = 128, lr
     model.train()
     for step in range(1, steps + 1):
         labels = torch.randint(model.num_classes, (batch_size,), generator=g)
-        x = dataset.sample_class(labels, g)
+        x = random_blur(model.images(dataset.sample_class(labels, g)), blur, g)
         loss = nn.functional.cross_entropy(model(x), labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
