@@ -220,6 +220,20 @@ def test_train_encoder_tool_lowers_the_masked_loss_and_saves_a_loadable_mae(tmp_
     assert _tool().main(["--dataset", "checkerboard", "--out", str(tmp_path / "x.pt"), "--quiet"]) == 2
 
 
+def test_train_encoder_size_trains_on_16x16_shapes_and_is_a_shapes_option(tmp_path):
+    """--size 16: the encoder of the quick 16x16 benchmark (its .json says the shape, so
+    ``mae`` reads 16x16 images); --size elsewhere is a clear error (exit 2)."""
+    out = tmp_path / "mae16.pt"
+    rc = _tool().main(["--dataset", "shapes", "--size", "16", "--out", str(out), "--steps", "3",
+                       "--batch", "8", "--base_channels", "4", "--eval_batch", "32", "--quiet"])
+    assert rc == 0
+    assert json.loads(out.with_suffix(".json").read_text())["shape"] == [3, 16, 16]
+    sets = zoo.build("encoder", "mae", path=str(out))(torch.zeros(2, 3 * 16 * 16))
+    assert sets["global"].shape == (2, 1, 3 * 16 * 16)
+    assert _tool().main(["--dataset", "digits", "--size", "16", "--out", str(tmp_path / "d.pt"),
+                         "--quiet"]) == 2
+
+
 # ---- feature_drift_loss ---------------------------------------------------------------------
 
 def _sets(b=2, n=6, p=8, q=3, seed=0, sizes=(("a", 1, 5), ("b", 4, 3))):

@@ -3,6 +3,8 @@ r"""Train the ``mae`` feature encoder by masked reconstruction on an image datas
     drift-zoo train-encoder --dataset digits --out results/runs/encoders/mae_digits.pt
     drift-zoo train-encoder --dataset shapes --out results/runs/encoders/mae_shapes.pt \
         --base_channels 16 --steps 2000
+    drift-zoo train-encoder --dataset shapes --size 16 --base_channels 16 --steps 3000 \
+        --cls_steps 1000 --out results/encoders/mae_shapes16_cls.pt
     drift-zoo train-encoder --dataset webdataset --shards /data/shards/train \
         --val_shards /data/shards/val --out mae_imagenet.pt --input_patch_size 4 --workers 8
 
@@ -100,6 +102,8 @@ def parse(argv):
     ap = parser("train-encoder", __doc__)
     ap.add_argument("--dataset", default=None,
                     help="a registered image dataset (default digits; webdataset with --shards)")
+    ap.add_argument("--size", type=int, default=None,
+                    help="shapes only: image side (default 32; e.g. 16 for the quick benchmark)")
     ap.add_argument("--shards", default=None, help="shard folder / URLs for --dataset webdataset")
     ap.add_argument("--val_shards", default=None, help="held-out shards (default: the first shard)")
     ap.add_argument("--workers", type=int, default=2, help="shard-decoding DataLoader workers")
@@ -137,7 +141,13 @@ def build_dataset(args):
         if args.dataset == "webdataset":
             raise ValueError("train-encoder: --dataset webdataset reads shards: pass --shards DIR "
                              "(drift-zoo make-shards output) and optionally --val_shards DIR")
-        return zoo.build("dataset", args.dataset)
+        if args.size is not None and args.dataset != "shapes":
+            raise ValueError(f"train-encoder: --size is a shapes option, got --dataset "
+                             f"{args.dataset}")
+        return zoo.build("dataset", args.dataset,
+                         **({} if args.size is None else {"size": args.size}))
+    if args.size is not None:
+        raise ValueError("train-encoder: --size is a shapes option; shards keep their own size")
     if args.dataset not in (None, "webdataset"):
         raise ValueError(f"train-encoder: --shards feeds --dataset webdataset, not "
                          f"'{args.dataset}'; drop one of them")
