@@ -18,7 +18,9 @@ thread of an idle machine (6-8 with both cores busy). Paper (ImageNet B/2, FID):
 from zoo.sweeps import zip
 
 GIN_FILES = ["gin/experiments/shapes.gin"]
-PARAMS = []
+# measured with the first fine-tuned MAE (1000 + 500 steps), before shapes.gin moved to the
+# longer-trained one (2026-12-03): keep their meaning
+PARAMS = ["mae.path = 'results/encoders/mae_shapes_cls.pt'"]
 SEEDS = [0, 1]
 AXES = zip([{"mae.patch_mean_size": v} for v in ("()", "(2,)", "(2, 4)")],
            [{"mae.patch_std_size": v} for v in ("()", "(2,)", "(2, 4)")])
