@@ -18,8 +18,8 @@ more positive samples per class both help. Reading: results/images.md, section
 from zoo.sweeps import chain
 
 GIN_FILES = ["gin/experiments/shapes.gin"]
-# measured with the first fine-tuned MAE (1000 + 500 steps), before shapes.gin moved to the
-# longer-trained one (2026-12-03): keep their meaning
+# measured with the first fine-tuned MAE (1000 + 500 steps), pinned so that a change of
+# shapes.gin's encoder (the longer-trained one is the measured alternative) keeps their meaning
 PARAMS = ["mae.path = 'results/encoders/mae_shapes_cls.pt'"]
 SEEDS = [0, 1]
 AXES = chain([{"train.batch_size": "192"}], [{"train.data_batch_size": "192"}],

@@ -22,7 +22,7 @@ from zoo.sweeps import chain
 
 GIN_FILES = ["gin/experiments/shapes.gin"]
 # measured before shapes.gin turned guidance on (2026-12-02): keep their meaning
-# and with the first fine-tuned MAE, before shapes.gin moved to the longer-trained one (2026-12-03)
+# and with the first fine-tuned MAE, pinned so that a change of shapes.gin's encoder keeps it
 PARAMS = ["train.negatives = @self()", "mae.path = 'results/encoders/mae_shapes_cls.pt'"]
 SEEDS = [0, 1]
 CFG = {"train.negatives": "@cfg()", "cfg.alpha_min": "1.0", "cfg.alpha_max": "4.0",

@@ -177,7 +177,7 @@ class mae(ResNetEncoder):  # noqa: N801  (file = class = registry key = gin name
                 f"encoder 'mae': {missing}. It needs a state dict made by "
                 f"`{TRAIN_COMMAND.format(path=path or 'results/runs/encoders/mae_digits.pt')}` "
                 f"(which also writes its .json config next to it; gin/experiments/shapes.gin "
-                f"names the exact command of its committed results/encoders/mae_shapes_cls_4000.pt). "
+                f"names the exact command of its committed results/encoders/mae_shapes_cls.pt). "
                 f"A relative path is read from the current folder, {Path.cwd()}")
         self.config = json.loads(meta.read_text())
         arch = {k: self.config[k] for k in ("in_channels", "base_channels", "layers",
