@@ -9,6 +9,7 @@ in % of the row.
     EVALUATOR=results/evaluators/shapes16.pt PYTHONPATH=. python ...        (16x16 runs)
 """
 import os, sys, torch, zoo
+from zoo.metrics.blur import blur
 from zoo.metrics.evaluator import load_evaluator
 from zoo.run.sampling import restore, sample, eval_labels
 
@@ -33,18 +34,6 @@ ds = zoo.build("dataset", "shapes", size=ev.shape[1])  # held-out shapes at the 
 f = ds.held_out_factors(1200)
 real = ds.render(f)
 table("held-out data", real, f["label"], ds.class_names)
-
-
-def blur(x, sigma):
-    """Gaussian blur of [n, 3, H, W] with std ``sigma`` pixels (7-tap, reflect padding)."""
-    t = torch.arange(7.0) - 3
-    w = torch.exp(-t ** 2 / (2 * sigma ** 2))
-    w = w / w.sum()
-    k = (w[:, None] * w[None, :]).expand(3, 1, 7, 7)
-    return torch.nn.functional.conv2d(torch.nn.functional.pad(x, (3, 3, 3, 3), mode="reflect"),
-                                      k, groups=3)
-
-
 for sigma in map(float, os.environ.get("BLUR", "").split(",") if os.environ.get("BLUR") else []):
     table(f"held-out data blurred, sigma {sigma} px", blur(real, sigma), f["label"], ds.class_names)
 for wd in sys.argv[1:]:
