@@ -120,7 +120,7 @@ def _segmented(seed=0, s=3, b=2, n=7, p=9, q=4, d=5, weighted=True):
     return x * size, pos * size, None if neg is None else neg * size, w
 
 
-@pytest.mark.parametrize("field", ["meanshift", "split"])
+@pytest.mark.parametrize("field", ["meanshift", "split", "split_self"])
 @pytest.mark.parametrize("block_size", ["auto", None, 4])
 @pytest.mark.parametrize("combine", ["normalized_sum", "per_temperature"])
 @pytest.mark.parametrize("q, weighted", [(4, True), (0, False)])

@@ -16,13 +16,13 @@ from torch.utils._pytree import tree_flatten
 
 import zoo
 from zoo.drift import drift
-from zoo.fields.streaming import STREAMING_FIELDS, stream_meanshift, stream_split
+from zoo.fields.streaming import STREAMING_FIELDS, stream_meanshift, stream_split, stream_split_self
 from tests.test_drift import _inputs as drift_inputs
 
-STREAMERS = {"meanshift": stream_meanshift, "split": stream_split}
+STREAMERS = {"meanshift": stream_meanshift, "split": stream_split, "split_self": stream_split_self}
 TAUS = {"laplace": (0.05, 0.2, 1.0), "gaussian": (0.3, 0.6, 2.0)}
 OPTIONS = {"meanshift": [{}, {"affinity_floor": 0.0}, {"self_negatives": False}],
-           "split": [{}, {"self_negatives": False}]}
+           "split": [{}, {"self_negatives": False}], "split_self": [{}, {"self_negatives": False}]}
 CASES = [(f, o) for f in STREAMING_FIELDS for o in OPTIONS[f]]
 
 
@@ -146,7 +146,7 @@ def test_bad_block_size_is_refused(bad):
 
 def test_fields_and_kernels_without_a_streaming_path_are_refused():
     x, pos, _, _ = _inputs(n=6, p=6, q=0, weighted=False)
-    with pytest.raises(ValueError, match="fields that stream are \\['meanshift', 'split'\\]"):
+    with pytest.raises(ValueError, match="fields that stream are \\['meanshift', 'split', 'split_self'\\]"):
         drift(x, pos, field=zoo.fields.mmd, kernel=zoo.kernels.laplace, block_size=4)
     with pytest.raises(ValueError, match="block_size = None"):
         drift(x, pos, field=zoo.fields.split, kernel=zoo.kernels.imq, block_size=4)

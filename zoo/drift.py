@@ -27,7 +27,7 @@ import gin
 import torch
 
 from zoo.fields import check_inputs
-from zoo.fields.streaming import field_options, stream_field, stream_scale
+from zoo.fields.streaming import KEEPS_SELF, field_options, stream_field, stream_scale
 from zoo.fields.streaming.tiles import SQUARED_BASE, check_block_size
 from zoo.fields.streaming.whole import distances, whole_field
 from zoo.kernels import Kernel
@@ -37,7 +37,8 @@ from zoo.scale import (all_targets, check_segments, feature_scale, normalise, pe
 
 SCALINGS = ("official", "none")
 COMBINES = ("normalized_sum", "per_temperature")
-WHOLE_FIELDS = ("meanshift", "split")  # fields with a whole-matrix and a streaming path
+WHOLE_FIELDS = ("meanshift", "split", "split_self")  # fields with a whole-matrix and a
+                                                    # streaming path
 AUTO_STREAM = 512 * 512  # block_size="auto" streams groups with N M above this ...
 AUTO_BLOCK = 512         # ... in tiles of this edge
 
@@ -102,10 +103,14 @@ def whole_forces(field, name: str, x, neg, coefs, targets, base, segments: int) 
     coefs = (coefs.view(-1, 1, 1) if segments == 1 else
              coefs.repeat_interleave(b // segments, 0)[..., None, None])    # [T,1,1] | [B,T,1,1]
     n_neg = n + (0 if neg is None else neg.shape[1])
-    if not opts.get("self_negatives", True):
+    self_negatives = opts.get("self_negatives", True)
+    if not self_negatives:
         base, y, w, n_neg = base[..., n:], y[:, n:], None if w is None else w[:, n:], n_neg - n
-    return whole_field(name, x, y, w, base, coefs, n_neg=n_neg,
-                       n_self=n if opts.get("self_negatives", True) else 0, **opts)
+    masked = self_negatives and name not in KEEPS_SELF
+    if self_negatives and not masked:                    # split_self: x_i's own pair kept,
+        base[..., :n].diagonal(0, -2, -1).fill_(0.0)     # at distance exactly 0
+    return whole_field(KEEPS_SELF.get(name, name), x, y, w, base, coefs, n_neg=n_neg,
+                       n_self=n if masked else 0, **opts)
 
 
 def whole_drift(x, pos, neg, weights, *, field, kernel, temps, scaling, combine, segments):

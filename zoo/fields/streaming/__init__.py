@@ -137,11 +137,12 @@ def split_part(t: Tiles, rows: slice, part: int, coefs) -> torch.Tensor:
     return acc[..., :d] / s - (acc[..., d:] / s) * x[:, None]
 
 
-def tiles_for(x, pos, neg, x_w, pos_w, neg_w, self_negatives, block_size, squared) -> Tiles:
-    """Assemble targets as the dense fields do and tile them."""
+def tiles_for(x, pos, neg, x_w, pos_w, neg_w, self_negatives, block_size, squared,
+              keep_self: bool = False) -> Tiles:
+    """Assemble targets as the dense fields do and tile them (self-pairs kept: ``split_self``)."""
     tg = assemble(x.float(), pos, neg, x_w, pos_w, neg_w, self_negatives)
     return Tiles.build(x.float(), [(tg.neg, tg.neg_w), (tg.pos, tg.pos_w)], tg.n_self,
-                       check_block_size(block_size), squared)
+                       check_block_size(block_size), squared, keep_self)
 
 
 @torch.no_grad()
@@ -165,14 +166,30 @@ def stream_split(x, pos, neg=None, *, kernels, block_size: int, x_w=None, pos_w=
                  neg_w=None, self_negatives: bool = True):
     """``split`` at every kernel of ``kernels`` in one pass -> [V [B,N,D]] per kernel."""
     squared, coefs = logit_coefs(kernels, x.device)
-    t = tiles_for(x, pos, neg, x_w, pos_w, neg_w, self_negatives, block_size, squared)
+    return split_tiles(tiles_for(x, pos, neg, x_w, pos_w, neg_w, self_negatives, block_size,
+                                 squared), coefs)
+
+
+def split_tiles(t: Tiles, coefs) -> list[torch.Tensor]:
+    """V+ - V- of ``split`` from the tiles, one pass -> [V [B,N,D]] per logit coefficient."""
     has_neg = t.ys[0].shape[1] > 0
     v = torch.cat([split_part(t, rows, 1, coefs) - split_part(t, rows, 0, coefs) if has_neg
                    else split_part(t, rows, 1, coefs) for rows in t.row_blocks()], 2)
     return list(v.unbind(1))
 
 
-STREAMERS = {"meanshift": stream_meanshift, "split": stream_split}
+@torch.no_grad()
+def stream_split_self(x, pos, neg=None, *, kernels, block_size: int, x_w=None, pos_w=None,
+                      neg_w=None, self_negatives: bool = True):
+    """``split_self`` at every kernel: ``split`` with the self-pairs kept at distance 0."""
+    squared, coefs = logit_coefs(kernels, x.device)
+    return split_tiles(tiles_for(x, pos, neg, x_w, pos_w, neg_w, self_negatives, block_size,
+                                 squared, keep_self=True), coefs)
+
+
+STREAMERS = {"meanshift": stream_meanshift, "split": stream_split,
+             "split_self": stream_split_self}
+KEEPS_SELF = {"split_self": "split"}  # field -> the field it is with x's self-pairs unmasked
 STREAMING_FIELDS = tuple(sorted(STREAMERS))
 
 

@@ -49,7 +49,8 @@ class Tiles:
     """The tiled problem: rows x [B,N,D] against column parts ys[p] [B,M_p,D].
 
     xn [B,N] and yn[p] [B,M_p] are squared norms, yaug[p] = [w y | w] [B,M_p,D+1]; the first
-    ``n_self`` columns of part 0 are x itself (self-pairs masked).
+    ``n_self`` columns of part 0 are x itself: its self-pairs masked, or with ``keep_self``
+    (``split_self``) kept at distance exactly 0.
     """
 
     x: torch.Tensor
@@ -60,14 +61,16 @@ class Tiles:
     n_self: int
     block: int
     squared: bool
+    keep_self: bool = False
     work: dict = field(default_factory=dict)
 
     @classmethod
-    def build(cls, x, parts, n_self: int, block: int, squared: bool) -> "Tiles":
+    def build(cls, x, parts, n_self: int, block: int, squared: bool,
+              keep_self: bool = False) -> "Tiles":
         """parts: [(y [B,M_p,D], w [B,M_p])]."""
         yaug = [torch.cat([w[..., None] * y, w[..., None]], -1) for y, w in parts]
         return cls(x, (x * x).sum(-1), [y for y, _ in parts], [(y * y).sum(-1) for y, _ in parts],
-                   yaug, n_self, block, squared)
+                   yaug, n_self, block, squared, keep_self)
 
     def buf(self, name: str, shape) -> torch.Tensor:
         """A reused work tensor of ``shape`` (at most one tile's worth): no allocation per tile."""
@@ -92,13 +95,16 @@ class Tiles:
         return i0 - j0
 
     def base(self, rows: slice, part: int, cols: slice):
-        """(b [B,bi,bj] = distances, or squared distances, +inf at self-pairs; mask or None)."""
+        """(b [B,bi,bj] = distances, or squared distances, +inf at self-pairs; mask or None);
+        with ``keep_self`` 0 at the self-pairs and no mask."""
         x, y = self.x[:, rows], self.ys[part][:, cols]
         sq = torch.baddbmm(self.yn[part][:, None, cols], x, y.transpose(1, 2), alpha=-2,
                            out=self.buf("base", (x.shape[0], x.shape[1], y.shape[1])))
         sq.add_(self.xn[:, rows, None]).clamp_(min=EPS_SQ)
         b = sq if self.squared else sq.sqrt_()
         mask = self.mask(rows, part, cols)
+        if self.keep_self:
+            return fill_self(b, mask, 0.0), None
         return fill_self(b, mask, math.inf), mask
 
 
