@@ -1,5 +1,5 @@
-"""Streaming (blocked) ``meanshift`` and ``split`` fields: every temperature of one drift call
-from tiles of the N x M kernel matrix, never the whole matrix (the "Scale" issue).
+"""Streaming (blocked) ``meanshift``, ``split`` and ``split_self`` fields: every temperature of
+one drift call from tiles of the N x M kernel matrix, never the whole matrix (the "Scale" issue).
 
 Notation as in zoo/fields/meanshift.py and split.py (Deng et al. 2026, arXiv 2602.04770,
 Alg. 2; release lambertae/drifting ``drift_loss.py``): x [B,N,D] generated, targets
@@ -29,6 +29,9 @@ split, one pass (online softmax per part, as in flash attention):
     beta_n <- min(beta_n, min_m b_nm);  [num | s] <- [num | s] exp(c (beta_old - beta_new))
                                                      + exp(c (b - beta_new)) @ [w y | w]
     V_n = (num+_n / s+_n - x_n) - (num-_n / s-_n - x_n)
+
+split_self (zoo/fields/split_self.py) is split with the self-pairs kept at distance 0 instead
+of masked (``Tiles.keep_self``).
 
 Extra memory: a few [B, T, block, block] tiles, [B, block, D+1] accumulators and O(T B (N + M))
 log-sum-exp vectors, besides the inputs and the T outputs [B,N,D]; never B x N x M.
