@@ -45,7 +45,8 @@ def main():
             v = target[:, 0] - q                                               # [T,N,2]
             back = (v[:, :STRAYS] * unit).sum(-1) / dist                       # [T,S]
             rows[name] += torch.stack([back.mean(1), v[:, STRAYS:].norm(dim=-1).mean(1)], 1) / DRAWS
-    print("| field | tau (mean distances) | stray moved back (fraction of its distance) | mean |V| on the support |")
+    print("| field | tau (mean distances) | stray moved back (fraction of its distance) "
+          "| mean \\|V\\| on the support |")
     print("|---|---|---|---|")
     for name, r in rows.items():
         for t, (back, on) in zip(TEMPERATURES, r.tolist()):

@@ -1,10 +1,11 @@
 """``split`` with each generated sample's own pair kept in its repulsion (issue 16).
 
     V(x_i) = sum_p k(x_i,y_p) w_p (y_p - x_i) / sum_p k(x_i,y_p) w_p
-           - sum_q k(x_i,x_q) w_q (x_q - x_i) / sum_q k(x_i,x_q) w_q       q over ALL of x (and
-                                                                           the extra negatives),
-                                                                           x_i itself included
-           = split(x_i) + s_i V-_loo(x_i),    s_i = k(0) w_i / (k(0) w_i + sum_{q != i} k(x_i,x_q) w_q)
+           - sum_q k(x_i,y_q) w_q (y_q - x_i) / sum_q k(x_i,y_q) w_q    q over all of x (x_i
+                                                                        itself included) and
+                                                                        the extra negatives
+           = split(x_i) + s_i V-_loo(x_i),
+      s_i  = k(0) w_i / (k(0) w_i + sum_{q != i} k(x_i,y_q) w_q)   the self-pair's share
 
 ``split`` (and the release's ``drift_loss.py``, which adds a large constant to the diagonal of
 the negative block; PAPER.md, Alg. 2) estimates the repulsion by leave-one-out: x_i is not its
@@ -19,10 +20,11 @@ small temperature, 0.94 here; results/toy_degradation.md sec. 9).
 
 The price is a bias: at q = p the field is s_i V+(x_i), a pull toward the local data mode,
 largest where the batch is thin. It is neither anti-symmetric nor zero at p = q (with
-``self_negatives=False``, x not among its negatives, it is ``split`` exactly). Measured on the
-toy default (sec. 9): graded_spiral precision 0.940 -> 0.978 (the official recipe 0.971), swiss
-roll 0.947 -> 0.966, but pinwheel energy distance 0.00004 -> 0.00067 and recall 0.981 -> 0.951
-(arms contract toward their dense middle). Opt in with ``train.field = @split_self``.
+``self_negatives=False``, x not among its negatives, it is ``split`` exactly). Measured in the
+toy default (sec. 9, seed 0, 2000 steps): graded_spiral precision 0.940 -> 0.978 (the official
+recipe 0.971), swiss roll 0.947 -> 0.966; but recall falls on every cloud, the pinwheel's arm
+ends thin out (energy distance 0.00004 -> 0.00067) and unequal_rings drops its outer ring (10%
+of the mass; 0.00017 -> 0.0081). Opt in with ``train.field = @split_self`` (toy_self.gin).
 Shapes: x [B,N,D], pos [B,P,D], neg [B,Q,D] -> V [B,N,D]. The streaming and whole-matrix paths
 (``zoo.drift``) run it as ``split`` over the targets [x; neg; pos] with no pair masked.
 """
