@@ -16,10 +16,9 @@ from torch.utils._pytree import tree_flatten
 
 import zoo
 from zoo.drift import drift
-from zoo.fields.streaming import STREAMING_FIELDS, stream_meanshift, stream_split, stream_split_self
+from zoo.fields.streaming import STREAMERS, STREAMING_FIELDS
 from tests.test_drift import _inputs as drift_inputs
 
-STREAMERS = {"meanshift": stream_meanshift, "split": stream_split, "split_self": stream_split_self}
 TAUS = {"laplace": (0.05, 0.2, 1.0), "gaussian": (0.3, 0.6, 2.0)}
 OPTIONS = {"meanshift": [{}, {"affinity_floor": 0.0}, {"self_negatives": False}],
            "split": [{}, {"self_negatives": False}], "split_self": [{}, {"self_negatives": False}]}
