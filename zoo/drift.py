@@ -106,11 +106,11 @@ def whole_forces(field, name: str, x, neg, coefs, targets, base, segments: int) 
     self_negatives = opts.get("self_negatives", True)
     if not self_negatives:
         base, y, w, n_neg = base[..., n:], y[:, n:], None if w is None else w[:, n:], n_neg - n
-    masked = self_negatives and name not in KEEPS_SELF
-    if self_negatives and not masked:                    # split_self: x_i's own pair kept,
-        base[..., :n].diagonal(0, -2, -1).fill_(0.0)     # at distance exactly 0
+    keep_self = self_negatives and name in KEEPS_SELF
+    if keep_self:                                        # split_self: x_i's own pair kept,
+        base[..., :n].diagonal(0, -2, -1).fill_(0.0)     # at distance exactly 0, not masked
     return whole_field(KEEPS_SELF.get(name, name), x, y, w, base, coefs, n_neg=n_neg,
-                       n_self=n if masked else 0, **opts)
+                       n_self=n if self_negatives and not keep_self else 0, **opts)
 
 
 def whole_drift(x, pos, neg, weights, *, field, kernel, temps, scaling, combine, segments):

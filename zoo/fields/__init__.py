@@ -100,11 +100,15 @@ def pull(a: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return a @ y - a.sum(-1, keepdim=True) * x
 
 
-def repulsion(x: torch.Tensor, t: Targets, kernel) -> torch.Tensor:
-    """V- = sum_q k(x,y_q) w_q (y_q - x) / sum_q k(x,y_q) w_q, self-pairs masked -> [B,N,D]."""
-    logits = kernel.log_profile(cdist(x, t.neg))
+def repulsion(x: torch.Tensor, t: Targets, kernel, keep_self: bool = False) -> torch.Tensor:
+    """V- = sum_q k(x,y_q) w_q (y_q - x) / sum_q k(x,y_q) w_q, self-pairs masked -> [B,N,D];
+    ``keep_self`` (``split_self``) keeps them, at distance exactly 0."""
+    d = cdist(x, t.neg)
     mask = t.self_mask(x.shape[1])
-    if mask is not None:
+    if mask is not None and keep_self:
+        d = d.masked_fill(mask, 0.0)
+    logits = kernel.log_profile(d)
+    if mask is not None and not keep_self:
         logits = logits.masked_fill(mask, SELF_MASK)
     return pull(row_normalise(logits, t.neg_w), t.neg, x)
 

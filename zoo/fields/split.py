@@ -23,6 +23,11 @@ def split(x, pos, neg=None, *, kernel, x_w=None, pos_w=None, neg_w=None,
           self_negatives: bool = True) -> torch.Tensor:
     """Row-normalised attraction minus row-normalised repulsion; see the module docstring."""
     x = x.float()
-    t = assemble(x, pos, neg, x_w, pos_w, neg_w, self_negatives)
+    return split_targets(x, assemble(x, pos, neg, x_w, pos_w, neg_w, self_negatives), kernel)
+
+
+def split_targets(x, t, kernel, keep_self: bool = False) -> torch.Tensor:
+    """V+ - V- [B,N,D] for x [B,N,D] (float) and assembled targets t (``zoo.fields.assemble``);
+    ``keep_self``: x_i's own pair stays in its repulsion (``split_self``)."""
     v_pos = pull(row_normalise(kernel.log_profile(cdist(x, t.pos)), t.pos_w), t.pos, x)
-    return v_pos if t.neg.shape[1] == 0 else v_pos - repulsion(x, t, kernel)
+    return v_pos if t.neg.shape[1] == 0 else v_pos - repulsion(x, t, kernel, keep_self)

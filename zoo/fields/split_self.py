@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import torch
 
-from zoo.fields import assemble, pull, row_normalise
-from zoo.kernels import cdist
+from zoo.fields import assemble
+from zoo.fields.split import split_targets
 from zoo.registry import register
 
 
@@ -46,9 +46,4 @@ def split_self(x, pos, neg=None, *, kernel, x_w=None, pos_w=None, neg_w=None,
     docstring. With ``self_negatives=False`` (x not among its negatives) it is ``split``."""
     x = x.float()
     t = assemble(x, pos, neg, x_w, pos_w, neg_w, self_negatives)
-    v_pos = pull(row_normalise(kernel.log_profile(cdist(x, t.pos)), t.pos_w), t.pos, x)
-    if t.neg.shape[1] == 0:
-        return v_pos
-    d = cdist(x, t.neg)
-    d[..., : t.n_self].diagonal(0, -2, -1).fill_(0.0)       # no-op without self_negatives
-    return v_pos - pull(row_normalise(kernel.log_profile(d), t.neg_w), t.neg, x)
+    return split_targets(x, t, kernel, keep_self=True)

@@ -3,7 +3,7 @@
 A tile is b [B, bi, bj] with bi, bj <= block: distances (laplace) or squared distances
 (gaussian) between rows x [B,N,D] and one column part y [B,M_p,D] by the release's Gram
 expansion (``zoo.kernels.cdist``: ||x||^2 + ||y||^2 - 2 x.y, floored at 1e-8), +inf at the
-self-pairs (x_n, x_n), which sit on one diagonal of the tile. The kernels that stream have a
+self-pairs (x_n, x_n), which sit on one diagonal of the tile (0 there with ``keep_self``). The kernels that stream have a
 logit linear in that base, l = c_tau b with c < 0 (laplace c = -1/tau, gaussian
 c = -1/(2 tau^2)), so one tile serves every temperature. Work tensors are reused across tiles,
 so the extra memory is a few [B, T, block, block] buffers whatever N and M are.
