@@ -30,10 +30,10 @@ def changed(key):
     return f
 
 
-def set_distances(enc, a, b):
-    """{set: [n] distance per pair, averaged over the set's locations}."""
+def set_distances(fa, enc, b):
+    """{set: [n] distance per pair, averaged over the set's locations}; fa = enc(a), computed once."""
     with torch.no_grad():
-        fa, fb = enc(a), enc(b)
+        fb = enc(b)
     return {k: (fa[k] - fb[k]).norm(dim=-1).mean(-1) for k in fa}
 
 
@@ -42,7 +42,9 @@ def main(paths):
     rand = ds.render(other)
     for path in paths:
         enc = zoo.build("encoder", "mae", path=path)
-        scale = {k: v.mean() for k, v in set_distances(enc, x0, rand).items()}  # independent pairs
+        with torch.no_grad():
+            f0 = enc(x0)
+        scale = {k: v.mean() for k, v in set_distances(f0, enc, rand).items()}  # independent pairs
         print(f"\n{path}: {len(scale)} feature sets; median over {n} pairs of "
               f"(distance of the pair / mean distance of independent images), pooled over sets")
         print("| factor redrawn | all sets | location sets | global mean/std sets |")
@@ -50,7 +52,7 @@ def main(paths):
         rows = {}
         for key in ("label", "colour", "background", "position", "scale", "rotation"):
             f = changed(key)
-            d = set_distances(enc, x0, ds.render(f))
+            d = set_distances(f0, enc, ds.render(f))
             r = torch.stack([d[k] / scale[k] for k in d])  # [sets, n]
             loc = torch.stack([d[k] / scale[k] for k in d if "_" not in k and k not in ("global", "norm_x")])
             glob = torch.stack([d[k] / scale[k] for k in d if k.endswith("_mean") or k.endswith("_std")])
