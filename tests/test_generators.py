@@ -288,3 +288,35 @@ def test_only_coord_conv_paints_a_constant_code_by_position(name, varies):
     spread = (interior - interior.mean(dim=(-1, -2), keepdim=True)).abs().max()
     assert (spread > 1e-2) if varies else (spread < 1e-5)
     assert name_of(m) == name
+
+
+def test_deep_conv_plugin_is_conv_at_depth_1_and_the_stem_carries_the_class():
+    """results/images/deep_conv.py (the generator-depth rows of results/images.md): with one
+    conv per resolution and no class in the stem it is ``conv`` weight for weight; with the
+    class in the stem two classes differ already at the 4x4 layout, before any FiLM. Run in a
+    subprocess so the plug-in's registry entry stays out of this process's registry-wide tests."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    code = """
+import torch, zoo
+from zoo.plugins import load_one
+load_one('results/images/deep_conv.py')
+kw = dict(shape=(3, 16, 16), num_classes=6, width=8, noise_dim=16)
+torch.manual_seed(0); plain = zoo.build('generator', 'conv', **kw)
+torch.manual_seed(0); deep = zoo.build('generator', 'deep_conv', depth=1, class_stem=False, **kw)
+z, y = torch.randn(4, 16), torch.arange(4)
+with torch.no_grad():
+    for p, q in zip(plain.parameters(), deep.parameters()):
+        p.add_(0.1 * torch.ones_like(p)); q.add_(0.1 * torch.ones_like(q))
+    assert torch.equal(plain(z, y), deep(z, y)), 'depth 1 without the stem must be conv'
+    stem = zoo.build('generator', 'deep_conv', depth=3, class_stem=True, **kw)
+    h0 = stem.stem(z[:1]) + stem.stem_c(stem._code(z[:1], y[:1], None))
+    h1 = stem.stem(z[:1]) + stem.stem_c(stem._code(z[:1], y[1:2], None))
+    assert (h0 - h1).abs().max() > 1e-3, 'the class must reach the 4x4 layout'
+    assert stem(z, y).shape == (4, 3, 16, 16)
+print('ok')
+"""
+    r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-2000:]
