@@ -67,18 +67,9 @@ class deep_conv(conv):  # noqa: N801
             if self.class_stem:
                 self.stem_c = nn.Linear(width, width * 16)
 
-    def _code(self, z, labels, alpha):
-        """conv's conditioning code c [n, width] (None for an unconditional model)."""
-        if not self.num_classes:
-            return None
-        n = z.shape[0]
-        log_alpha = (z.new_zeros(n) if alpha is None
-                     else torch.log(torch.as_tensor(alpha, device=z.device).to(z.dtype)).expand(n))
-        return self.cond(torch.cat([self.class_embed(labels), log_alpha[:, None]], dim=1))
-
     def forward(self, z, labels=None, alpha=None):
-        films = self._films(z, labels, alpha)
-        c = self._code(z, labels, alpha)
+        c = self._code(z, labels, alpha)  # conv's conditioning code, computed once
+        films = self._films(c)
         h = self.stem(z) + (self.stem_c(c) if self.class_stem else 0)
         h = h.view(z.shape[0], self.width, 4, 4)
         for i, (block, film) in enumerate(zip(self.blocks, films)):

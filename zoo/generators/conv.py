@@ -98,21 +98,25 @@ class conv(nn.Module):  # noqa: N801  (file = class = registry key = gin name)
         """z [n, noise_dim] ~ N(0, I) from ``generator``."""
         return torch.randn(n, self.noise_dim, generator=generator)
 
-    def _films(self, z, labels, alpha) -> list:
-        """Per-block FiLM parameters [n, 2 width], or Nones for an unconditional model."""
+    def _code(self, z, labels, alpha) -> torch.Tensor | None:
+        """The conditioning code c [n, width] = SiLU(Linear([e_y, log alpha])), or None for an
+        unconditional model."""
         if not self.num_classes:
             if labels is not None or alpha is not None:
                 raise ValueError("conv: labels / alpha given to an unconditional generator "
                                  "(build it with num_classes)")
-            return [None] * len(self.blocks)
+            return None
         if labels is None:
             raise ValueError(f"conv: a class-conditional generator ({self.num_classes} "
                              f"classes) needs labels [n]")
         n = z.shape[0]
         log_alpha = (z.new_zeros(n) if alpha is None
                      else torch.log(torch.as_tensor(alpha, device=z.device).to(z.dtype)).expand(n))
-        c = self.cond(torch.cat([self.class_embed(labels), log_alpha[:, None]], dim=1))
-        return [film(c) for film in self.film]
+        return self.cond(torch.cat([self.class_embed(labels), log_alpha[:, None]], dim=1))
+
+    def _films(self, c: torch.Tensor | None) -> list:
+        """Per-block FiLM parameters [n, 2 width] from the code c, or Nones (c None)."""
+        return [None] * len(self.blocks) if c is None else [film(c) for film in self.film]
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None,
                 alpha: torch.Tensor | None = None) -> torch.Tensor:
@@ -120,7 +124,7 @@ class conv(nn.Module):  # noqa: N801  (file = class = registry key = gin name)
         if z.dim() != 2 or z.shape[1] != self.noise_dim:
             raise ValueError(f"conv: noise of shape {tuple(z.shape)}, expected "
                              f"[n, {self.noise_dim}]")
-        films = self._films(z, labels, alpha)
+        films = self._films(self._code(z, labels, alpha))
         h = self.stem(z).view(z.shape[0], self.width, 4, 4)
         for block, film in zip(self.blocks, films):
             h = block(h, film)
