@@ -142,6 +142,8 @@ def test_environment_names_what_the_run_ran_on():
     assert env["python_version"] == platform.python_version()
     assert env["cuda_version"] == (torch.version.cuda if torch.cuda.is_available() else None)
     assert env["host"] == socket.gethostname()
+    assert env["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert env["cpu"] is None or (isinstance(env["cpu"], str) and env["cpu"])
 
 
 def test_a_held_lock_is_kept_fresh_until_released(tmp_path):

@@ -211,6 +211,7 @@ def test_finished_run_is_not_retrained(tmp_path):
     assert first["torch_version"] == torch.__version__ and first["host"] == socket.gethostname()
     assert first["python_version"] == platform.python_version()
     assert first["cuda_version"] == (torch.version.cuda if torch.cuda.is_available() else None)
+    assert first["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     r = tool("train.py", *DEBUG, "--workdir", str(wd))
     assert (wd / "checkpoint.pt").stat().st_mtime_ns == stamp and "finished" in r.stdout
     assert json.loads((wd / "summary.json").read_text()) == first  # re-reported as it was

@@ -67,11 +67,27 @@ def git_commit() -> str | None:
     return (sha + ("+dirty" if dirty else "")) or None
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name (/proc/cpuinfo where it exists, else ``platform.processor()``)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def environment() -> dict:
-    """What a run runs on: torch, Python and CUDA versions (None without CUDA), host name."""
+    """What a run runs on: torch, Python and CUDA versions (None without CUDA), host name, and
+    the CPU with the instruction set torch's kernels use (``cpu_capability``: AVX2, AVX512,
+    ...): a run is bit-exact on one machine, but where float rounding differs between
+    machines training amplifies it, and the same seed and config give another run."""
     return {"torch_version": torch.__version__, "python_version": platform.python_version(),
             "cuda_version": torch.version.cuda if torch.cuda.is_available() else None,
-            "host": socket.gethostname()}
+            "host": socket.gethostname(), "cpu": cpu_model(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
 def _fsync_folder(folder: Path) -> None:
