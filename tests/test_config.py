@@ -58,6 +58,8 @@ def test_editing_an_included_file_is_another_run(tmp_path):
     assert runs_lib.run_name(first, **names) != runs_lib.run_name(second, **names)
     with pytest.raises(ValueError, match="different config"):
         train(workdir=str(wd), config_text=second, progress=False)
+    noted = first.replace("\n", "  # a comment\n", 1)          # the same statements
+    assert noted != first and runs_lib.run_name(noted, **names) == runs_lib.run_name(first, **names)
 
 
 def _copied_recipe(tmp_path) -> list[str]:

@@ -283,3 +283,12 @@ def test_class_negatives_fail_before_training_on_toy_data(tmp_path, name):
              f"train.negatives = @{name}()", check=False)
     assert r.returncode == 2 and "class-conditional" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "r" / "checkpoint.pt").exists()
+
+
+def test_a_run_folder_resumes_when_only_a_comment_changed(tmp_path):
+    """config.gin holds the resolved config with its comments; a comment edited in a gin file
+    the run includes (here: a --gin_param line that is only a comment) is not another config."""
+    wd = tmp_path / "r"
+    tool("train.py", *DEBUG, "--workdir", str(wd))
+    r = tool("train.py", *DEBUG, "--workdir", str(wd), "--gin_param", "# a note, no binding")
+    assert r.returncode == 0 and "finished" in r.stdout

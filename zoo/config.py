@@ -20,8 +20,9 @@ The resolved text of ``gin/debug.gin`` + ``train.steps = 4`` reads
 gin runs statements in order and parses an included file where its ``include`` stands, so the
 inlined text is the same config; ``parse`` parses that text (never the files), so what a run
 saves is what it ran. The run id hash (``zoo.run.folder.run_name``), the trainer's "different
-config" check and the sweep's conflict check all compare this text: an edit to any included
-file is another config. An include path is looked up as gin does (as given, then from the
+config" check and the sweep's conflict check all compare this text's statements
+(``zoo.gin_statements``): an edited binding in any included file is another config, an edited
+comment is not. An include path is looked up as gin does (as given, then from the
 repository root), then beside the file that includes it.
 """
 from __future__ import annotations

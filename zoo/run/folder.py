@@ -39,6 +39,8 @@ from typing import Any
 
 import torch
 
+from zoo.gin_statements import statements
+
 from zoo.sweeps.lock import WRITER_LOCK, RunLock
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (zoo/run/folder.py)
@@ -50,8 +52,9 @@ TMP = ".tmp"  # suffix of the temporary files behind every write
 
 def run_name(config_text: str, generator: str, field: str, kernel: str, negatives: str,
              seed: int) -> str:
-    """<id>-<generator>-<field>-<kernel>-<negatives>-s<seed>; id hashes the config text."""
-    digest = hashlib.sha1(config_text.encode()).hexdigest()[:8]
+    """<id>-<generator>-<field>-<kernel>-<negatives>-s<seed>; id hashes the config's
+    statements (``zoo.gin_statements``: an edited comment keeps the id)."""
+    digest = hashlib.sha1("\n".join(statements(config_text)).encode()).hexdigest()[:8]
     return f"{digest}-{generator}-{field}-{kernel}-{negatives}-s{seed}"
 
 

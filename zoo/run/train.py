@@ -63,6 +63,7 @@ from zoo.kernels import laplace
 from zoo.run.evaluation import assess, samples_picture
 from zoo import negatives as negatives_lib
 from zoo.run.settings import TrainConfig, resolve
+from zoo.gin_statements import same_config
 from zoo.run.state import State, all_finite, nonfinite
 from zoo import positives as positives_lib
 from zoo.run.plots import curves_png
@@ -158,9 +159,10 @@ def _update(st, batch: Batch, settings: TrainConfig, temps) -> dict:
 
 
 def _check_same_config(run, config_text: str) -> None:
-    """Refuse to resume a run folder that was started with another config."""
+    """Refuse to resume a run folder that was started with another config (other statements;
+    comments may differ: ``zoo.gin_statements``)."""
     saved = run.file("config.gin")
-    if config_text and saved.exists() and saved.read_text() != config_text:
+    if config_text and saved.exists() and not same_config(saved.read_text(), config_text):
         raise ValueError(f"run folder {run.path} holds a run with a different config "
                          f"(see its config.gin); pass another --workdir or delete the folder")
 

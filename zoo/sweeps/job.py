@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zoo.gin_statements import same_config
 from zoo.sweeps.lock import RunLock
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -63,8 +64,9 @@ class Job:
 
 def make_config(gin_files: list[str], params: list[str]) -> str:
     """The config text drift-zoo train writes to config.gin (gin files read from the root):
-    the resolved config (``zoo.config.config_text``, every include inlined), so an edit to a
-    file the sweep's base config includes makes an existing run folder a "conflict".
+    the resolved config (``zoo.config.config_text``, every include inlined), so a changed
+    statement in a file the sweep's base config includes makes an existing run folder a
+    "conflict" (a changed comment does not: ``zoo.gin_statements.same_config``).
 
     Call it from the main thread: it changes the working directory for the read.
     """
@@ -93,7 +95,8 @@ def read_summary(workdir) -> dict | None:
 def folder_state(job: Job) -> str:
     """What the folder holds now: new / finished / failed / interrupted / running / conflict."""
     saved = Path(job.workdir) / "config.gin"
-    if job.config and saved.exists() and saved.read_text(errors="replace") != job.config:
+    if job.config and saved.exists() and not same_config(saved.read_text(errors="replace"),
+                                                          job.config):
         return "conflict"
     summary = read_summary(job.workdir)
     if summary is None:

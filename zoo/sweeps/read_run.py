@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zoo.gin_statements import statements
 from zoo.sweeps.live import tail
 from zoo.sweeps.spec import SEED_KEY
 
@@ -45,39 +46,10 @@ def _text(path: Path) -> str | None:
         return None
 
 
-def _uncommented(line: str) -> str:
-    """``line`` up to its first ``#`` outside a quoted string (a comment may hold quotes)."""
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#":
-            return line[:i]
-    return line
-
-
-def _statements(text: str):
-    """Logical gin statements: comments stripped, bracketed continuation lines joined."""
-    cur, depth = "", 0
-    for line in text.splitlines():
-        line = _uncommented(line).strip()
-        if not line:
-            continue
-        cur = f"{cur} {line}".strip()
-        depth = sum(cur.count(c) for c in "([{") - sum(cur.count(c) for c in ")]}")
-        if depth <= 0 and not cur.endswith("\\"):
-            yield cur
-            cur = ""
-    if cur:
-        yield cur
-
-
 def parse_bindings(text: str, depth: int = 0) -> dict[str, str]:
     """{key: value text} of gin text, later bindings winning; ``include`` files followed."""
     out: dict[str, str] = {}
-    for st in _statements(text):
+    for st in statements(text):
         inc = re.match(r"""include\s+['"](.+)['"]$""", st)
         if inc and depth < 8:
             sub = _text(ROOT / inc.group(1)) or _text(Path(inc.group(1)))
