@@ -40,7 +40,6 @@ from typing import Any
 import torch
 
 from zoo.gin_statements import statements
-
 from zoo.sweeps.lock import WRITER_LOCK, RunLock
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (zoo/run/folder.py)
