@@ -48,7 +48,7 @@ def test_steps_trains_each_count_and_only_finished_trains_nothing(tmp_path):
     gin_file.write_text(TINY)
     root, out = tmp_path / "runs", tmp_path / "t.md"
     common = ["--config", f"tiny={gin_file}", "--datasets", "thin_pinwheel", "--seeds", "0",
-              "--root", str(root), "--out", str(out), "--workers", "2"]
+              "--root", str(root), "--out", str(out), "--workers", "2", "--ledger", ""]
     assert toy_table.main([*common, "--steps", "3,6"]) == 0
     for steps in (3, 6):
         summary = json.loads((root / f"tiny-thin_pinwheel-{steps}steps-s0" / "summary.json").read_text())
@@ -62,3 +62,55 @@ def test_steps_trains_each_count_and_only_finished_trains_nothing(tmp_path):
     assert rows[0].endswith("| 1 |") and rows[1].startswith("| thin_pinwheel | tiny | 9 | - |")
     assert "thin_pinwheel / tiny / 9 steps (0 of 1)" in out.read_text()
     assert "--only_finished" not in out.read_text()  # the command recorded trains what is missing
+
+
+def test_the_ledger_keeps_finished_runs_when_their_folders_are_gone(tmp_path):
+    """A finished run becomes a ledger row; with its run folder deleted (a new machine) the table
+    shows it without training, and a changed binding is another row that does train."""
+    gin_file = tmp_path / "tiny.gin"
+    gin_file.write_text(TINY)
+    root, out, ledger = tmp_path / "runs", tmp_path / "t.md", tmp_path / "rows.jsonl"
+    common = ["--config", f"tiny={gin_file}", "--datasets", "thin_pinwheel", "--seeds", "0,1",
+              "--steps", "3", "--root", str(root), "--out", str(out), "--workers", "2",
+              "--ledger", str(ledger)]
+    assert toy_table.main(common) == 0
+    rows = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert sorted((r["config"], r["dataset"], r["seed"], r["steps"]) for r in rows) == [
+        ("tiny", "thin_pinwheel", 0, 3), ("tiny", "thin_pinwheel", 1, 3)]
+    assert all(r["status"] == "finished" and "energy_distance" in r["final_metrics"]
+               and r["cpu_capability"] for r in rows)
+    first = out.read_text()
+    assert "| thin_pinwheel | tiny | 3 |" in first and first.count("| 2 |") == 1
+    assert "Runs per CPU" in first and ": 2." in first
+
+    import shutil
+    shutil.rmtree(root)  # the run folders do not survive the machine; the ledger does
+    assert toy_table.main(common) == 0
+    assert not root.exists() or not any(root.iterdir())  # nothing trained
+    assert out.read_text() == first  # the same table, from the ledger's rows
+    assert len(ledger.read_text().splitlines()) == 2  # and no row recorded twice
+
+    gin_file.write_text(TINY + "# a comment changes no statement\n")
+    assert toy_table.main(common) == 0
+    assert not root.exists() or not any(root.iterdir())
+    gin_file.write_text(TINY.replace("mlp.width = 16", "mlp.width = 8"))
+    assert toy_table.main(common) == 0  # another config: both seeds train again
+    assert (root / "tiny-thin_pinwheel-3steps-s0" / "summary.json").exists()
+    assert len(ledger.read_text().splitlines()) == 4
+
+
+def test_ledger_rows_are_keyed_by_statements_and_sample_count(tmp_path):
+    from zoo.run.ledger import Ledger, key
+    assert key("a = 1\n# note\n", 16384) == key("a = 1  # other note\n", 16384)
+    assert key("a = 1\n", 16384) != key("a = 2\n", 16384)
+    assert key("a = 1\n", 16384) != key("a = 1\n", 4096) != key("a = 1\n", None)
+    ledger = Ledger(tmp_path / "rows.jsonl")
+    assert ledger.find("k") is None and ledger.rows() == []
+    with pytest.raises(ValueError, match="only finished runs"):
+        ledger.add("k", {"status": "running"})
+    ledger.add("k", {"status": "finished", "final_metrics": {"precision": 0.5}}, seed=0)
+    ledger.add("k", {"status": "finished", "final_metrics": {"precision": 0.7}}, seed=0)
+    assert ledger.find("k")["final_metrics"] == {"precision": 0.7}  # the latest row wins
+    (tmp_path / "rows.jsonl").write_text(ledger.path.read_text() + "{broken\n")
+    with pytest.raises(SystemExit, match="line 3: not a JSON row"):
+        ledger.rows()

@@ -2,6 +2,7 @@
 
     statements(text) -> ["train.lr = 0.001", "mlp.width = 256", ...]
     same_config(a, b) <=> statements(a) == statements(b)
+    digest(text) -> sha1 hex of the statements (run ids, the toy table's ledger)
 
 A run folder's ``config.gin`` is the resolved config (every include inlined, with its comments),
 so an edit to a comment in ``toy.gin`` used to make every run started from it refuse to resume
@@ -9,6 +10,8 @@ and every sweep folder built on it a "conflict". Comments carry no meaning to gi
 folders (``zoo.run.train``) and the sweep launcher (``zoo.sweeps.job``) compare statements.
 """
 from __future__ import annotations
+
+import hashlib
 
 
 def uncommented(line: str) -> str:
@@ -44,3 +47,8 @@ def same_config(a: str, b: str) -> bool:
     """Whether two gin texts hold the same statements in the same order (comments, blank lines
     and line breaks inside brackets ignored)."""
     return list(statements(a)) == list(statements(b))
+
+
+def digest(text: str) -> str:
+    """SHA-1 (hex) of the statements: equal for texts ``same_config`` calls equal."""
+    return hashlib.sha1("\n".join(statements(text)).encode()).hexdigest()

@@ -12,6 +12,12 @@ and the table gets one row per step count, so "does not get worse with training"
 command (issue 16); without it every run keeps its config's ``train.steps`` (folder
 ``<config>-<dataset>-s<seed>``). ``--only_finished`` writes the table from the runs already
 finished under --root without training anything (missing rows show n = 0).
+
+Every finished run is also a row of the ledger (``--ledger``, default results/toy_rows.jsonl,
+committed; ``zoo.run.ledger``): its final metrics, steps/s, CPU and commit, keyed by the run's
+resolved config and ``--eval_num``. A run that is in the ledger is not trained again, so the
+table grows across sessions and machines although run folders do not survive them; the table's
+last line says which CPUs its rows ran on. ``--ledger ''`` trains from run folders alone.
 """
 from __future__ import annotations
 
@@ -19,13 +25,15 @@ import os
 import statistics
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from rich.console import Console
 
 from zoo.cli import parser
-from zoo.config import ROOT
+from zoo.config import ROOT, config_text
+from zoo.run import ledger as ledger_lib
 from zoo.run.folder import Run
 
 COLUMNS = [("energy_distance", "energy dist. (lower)", "{:.5f}"), ("precision", "precision", "{:.3f}"),
@@ -39,16 +47,29 @@ def folder(root: Path, name: str, dataset: str, seed: int, steps: int | None) ->
                    else f"{name}-{dataset}-{steps}steps-s{seed}")
 
 
+def params(dataset: str, seed: int, extra, steps: int | None) -> list[str]:
+    """The --gin_param bindings of one table entry, in the order its train command gives them."""
+    return [f"train.dataset = @{dataset}()", f"train.seed = {seed}", *extra,
+            *([] if steps is None else [f"train.steps = {steps}"])]
+
+
 def run_one(name, gin_file, dataset, seed, root, extra, eval_num=None, steps=None,
-            train=True):
-    """(name, dataset, seed, steps, summary) of one run, trained first unless ``train`` is False."""
+            train=True, ledger=None):
+    """(name, dataset, seed, steps, summary, key) of one run: its run folder's summary if it
+    finished there, else the ledger's row if it has one, else (unless ``train`` is False) the
+    summary of a fresh training run."""
     wd = folder(root, name, dataset, seed, steps)
-    if not train:
-        return name, dataset, seed, steps, Run(wd).summary() or {}
-    extra = [*extra, *([] if steps is None else [f"train.steps = {steps}"])]
+    bindings = params(dataset, seed, extra, steps)
+    row_key = ledger_lib.key(config_text([gin_file], bindings), eval_num)
+    summary = Run(wd).summary() or {}
+    done = summary.get("status") == "finished" and (not eval_num
+                                                   or summary.get("eval_samples") == eval_num)
+    if not done and ledger is not None and (row := ledger.find(row_key)):
+        return name, dataset, seed, steps, row, row_key
+    if not train or done:
+        return name, dataset, seed, steps, summary, row_key
     cmd = [sys.executable, "-m", "zoo.cli", "train", "--gin_file", gin_file, "--no_progress",
-           "--workdir", str(wd), "--gin_param", f"train.dataset = @{dataset}()",
-           "--gin_param", f"train.seed = {seed}", *sum((["--gin_param", p] for p in extra), [])]
+           "--workdir", str(wd), *sum((["--gin_param", p] for p in bindings), [])]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if proc.returncode:
@@ -58,7 +79,7 @@ def run_one(name, gin_file, dataset, seed, root, extra, eval_num=None, steps=Non
         subprocess.run([sys.executable, "-m", "zoo.cli", "eval", "--workdir", str(wd),
                         "--num", str(eval_num)], cwd=ROOT, env=env, capture_output=True, text=True)
         summary = Run(wd).summary() or {}
-    return name, dataset, seed, steps, summary
+    return name, dataset, seed, steps, summary, row_key
 
 
 def parse_steps(text: str | None) -> tuple:
@@ -109,6 +130,13 @@ def table(results, configs, datasets, command, steps=(None,), seeds=None) -> str
                 if seeds and len(sums) < seeds:
                     short.append(f"{ds} / {name}" + (f" / {count} steps" if by_steps else "")
                                  + f" ({len(sums)} of {seeds})")
+    cpus = Counter(f"{s.get('cpu') or 'unknown CPU'} ({s.get('cpu_capability') or '?'})"
+                   for (n, d, _, k), s in results.items()
+                   if n in configs and d in datasets and k in steps
+                   and s.get("status") == "finished")
+    if cpus:
+        lines += ["", "Runs per CPU (seeds from different machines are samples, not replicas): "
+                  + "; ".join(f"{c}: {m}" for c, m in sorted(cpus.items())) + "."]
     if short:
         lines += ["", f"Rows with fewer than {seeds} finished seeds: {'; '.join(short)}. The "
                   "command above trains exactly the missing runs (finished ones are reused)."]
@@ -130,6 +158,8 @@ def main(argv=None) -> int:
     ap.add_argument("--eval_num", type=int, default=None,
                     help="re-evaluate every finished run on this many samples (drift-zoo eval)")
     ap.add_argument("--root", default=str(ROOT / "results" / "runs" / "toy_table"))
+    ap.add_argument("--ledger", default=str(ROOT / "results" / "toy_rows.jsonl"),
+                    help="JSON-lines file of finished runs, read and appended ('' for none)")
     ap.add_argument("--out", default=str(ROOT / "results" / "toy.md"))
     args = ap.parse_args(argv)
     configs = dict(c.split("=", 1) for c in args.config)
@@ -139,13 +169,18 @@ def main(argv=None) -> int:
             for s in seeds]
     console = Console(stderr=True)
     results = {}
+    ledger = ledger_lib.Ledger(args.ledger) if args.ledger else None
     with ThreadPoolExecutor(args.workers) as pool:
         futures = [pool.submit(run_one, n, f, d, s, Path(args.root), args.gin_param, args.eval_num,
-                               k, not args.only_finished) for n, f, d, s, k in jobs]
+                               k, not args.only_finished, ledger) for n, f, d, s, k in jobs]
         with console.status(f"training {len(jobs)} runs with {args.workers} workers"):
-            for fut in futures:
-                name, ds, seed, count, summary = fut.result()
+            for fut in as_completed(futures):  # each run reaches the ledger as soon as it ends
+                name, ds, seed, count, summary, row_key = fut.result()
                 results[(name, ds, seed, count)] = summary
+                evaluated = not args.eval_num or summary.get("eval_samples") == args.eval_num
+                if (ledger is not None and summary.get("status") == "finished" and evaluated
+                        and "key" not in summary and not ledger.find(row_key)):
+                    ledger.add(row_key, summary, config=name, dataset=ds, seed=seed, steps=count)
                 m = summary.get("final_metrics") or {}
                 console.print(f"{name:>14} {ds:>15} {count or '':>6} s{seed}: "
                               f"ED {m.get('energy_distance', float('nan')):.4f} "

@@ -26,7 +26,6 @@ resumes from its checkpoint. Under torchrun only rank 0 writes (``ReadOnlyRun`` 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -39,7 +38,7 @@ from typing import Any
 
 import torch
 
-from zoo.gin_statements import statements
+from zoo.gin_statements import digest
 from zoo.sweeps.lock import WRITER_LOCK, RunLock
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (zoo/run/folder.py)
@@ -53,8 +52,7 @@ def run_name(config_text: str, generator: str, field: str, kernel: str, negative
              seed: int) -> str:
     """<id>-<generator>-<field>-<kernel>-<negatives>-s<seed>; id hashes the config's
     statements (``zoo.gin_statements``: an edited comment keeps the id)."""
-    digest = hashlib.sha1("\n".join(statements(config_text)).encode()).hexdigest()[:8]
-    return f"{digest}-{generator}-{field}-{kernel}-{negatives}-s{seed}"
+    return f"{digest(config_text)[:8]}-{generator}-{field}-{kernel}-{negatives}-s{seed}"
 
 
 def git_commit() -> str | None:
