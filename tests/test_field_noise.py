@@ -37,3 +37,19 @@ def test_cli_prints_the_table_and_names_datasets_without_a_frame(capsys):
     assert "mean inward" in out and "share beyond |z| > 2 by step: 0:" in out
     assert cli.main(["--dataset", "checkerboard", "--reps", "1"]) != 0
     assert "has no frame(x)" in capsys.readouterr().err + capsys.readouterr().out
+
+
+def test_split_cancels_its_finite_sample_bias_only_with_equal_counts():
+    """At a thin cloud's ends V+ and V- each carry a ratio-estimator bias that shrinks with their
+    count; split is unbiased at q = p because both come from the same count. 4x the positives
+    halves V+'s pull there and leaves V pushing samples outward (results/toy_degradation.md,
+    section 11: train.data_batch_size = 4096 with batch 1024 drops graded_spiral's precision)."""
+    ds = zoo.build("dataset", "thin_pinwheel")
+    ends = {}
+    for p in (511, 2048):
+        terms = field_terms(ds, split, laplace, (0.03,), n=512, positives=p, reps=12)
+        ends[p] = {term: terms[(0.03, term)][2] for term in ("V+", "V")}  # the |z| >= 2 band
+    (_, v_plus, _, _, _), (_, v, se, _, _) = ends[511]["V+"], ends[511]["V"]
+    assert abs(v) < 2 * se                                  # equal counts: no bias in V
+    assert ends[2048]["V+"][1] < 0.7 * v_plus               # more positives: less of V+'s pull
+    assert ends[2048]["V"][1] < min(-2 * ends[2048]["V"][2], v - 0.015)  # V points outward

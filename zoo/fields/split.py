@@ -3,7 +3,12 @@
     V(x) = sum_p k(x,y_p) w_p (y_p - x) / sum_p k(x,y_p) w_p
          - sum_q k(x,y_q) w_q (y_q - x) / sum_q k(x,y_q) w_q
 
-Anti-symmetric by construction (swap positives and negatives: V -> -V) and zero when p = q.
+Anti-symmetric by construction (swap positives and negatives: V -> -V) and zero when p = q,
+in expectation only when P = Q: each row-normalised mean carries a finite-sample (ratio) bias
+that shrinks with its count and is largest where the density is thin, and the two cancel only
+for equal counts. The ratio P / Q is therefore a precision-recall knob: more positives push
+mass outward where the data are thin (tests/test_field_noise.py; results/toy_degradation.md
+sec. 11; digits.gin uses 2:1 for recall), more negatives pull it inward.
 With the Gaussian kernel of bandwidth tau it is tau^2 (grad log p~ - grad log q~) for the
 kernel-smoothed densities p~ = p * N(0, tau^2 I) (Lai et al. 2026). No column softmax, no floor.
 Shapes: x [B,N,D], pos [B,P,D], neg [B,Q,D] -> V [B,N,D].
