@@ -56,6 +56,7 @@ def test_steps_trains_each_count_and_only_finished_trains_nothing(tmp_path):
     text = out.read_text()
     assert "--steps 3,6" in text
     assert "| thin_pinwheel | tiny | 3 |" in text and "| thin_pinwheel | tiny | 6 |" in text
+    assert out.with_suffix(".png").stat().st_size > 0 and "](t.png)" in text  # the figure
     assert toy_table.main([*common, "--steps", "3,9", "--only_finished"]) == 0
     assert not (root / "tiny-thin_pinwheel-9steps-s0").exists()
     rows = [line for line in out.read_text().splitlines() if line.startswith("| thin_pinwheel")]
@@ -114,3 +115,26 @@ def test_ledger_rows_are_keyed_by_statements_and_sample_count(tmp_path):
     (tmp_path / "rows.jsonl").write_text(ledger.path.read_text() + "{broken\n")
     with pytest.raises(SystemExit, match="line 3: not a JSON row"):
         ledger.rows()
+
+
+def test_steps_figure_draws_each_configs_seed_mean_per_step_count_with_gaps():
+    from zoo.run import steps_png
+
+    def done(ed, p):
+        return {"status": "finished", "final_metrics": {"energy_distance": ed, "precision": p}}
+    results = {("a", "pinwheel", 0, 2000): done(0.004, 0.80),
+               ("a", "pinwheel", 1, 2000): done(0.002, 0.90),
+               ("a", "pinwheel", 0, 8000): done(0.001, 0.95),
+               ("b", "pinwheel", 0, 2000): done(0.001, 0.97),
+               ("b", "pinwheel", 0, 8000): {"status": "running"},
+               ("a", "grid_dense", 0, 8000): done(0.0005, 0.5)}
+    fig = steps_png.steps_figure(results, ["a", "b"], ["pinwheel", "grid_dense"], (2000, 8000))
+    axes = fig.axes
+    assert len(axes) == 4  # 2 metrics x 2 clouds
+    ed_pinwheel, p_pinwheel = axes[0], axes[2]
+    line_a, line_b = ed_pinwheel.get_lines()[:2]
+    assert list(line_a.get_ydata()) == pytest.approx([0.003, 0.001])
+    assert line_b.get_ydata()[0] == pytest.approx(0.001)
+    assert line_b.get_ydata()[1] != line_b.get_ydata()[1]  # the running run is a gap (NaN)
+    assert list(p_pinwheel.get_lines()[0].get_ydata()) == pytest.approx([0.85, 0.95])
+    assert [t.get_text() for t in ed_pinwheel.get_xticklabels()] == ["2000", "8000"]

@@ -9,8 +9,9 @@ Each (config, dataset, seed) trains in its own subprocess (one thread each) unde
 results/runs/toy_table/; finished runs are reused, interrupted ones resume. ``--steps`` trains
 every run once per step count (``train.steps``; folder ``<config>-<dataset>-<steps>steps-s<seed>``)
 and the table gets one row per step count, so "does not get worse with training" is one
-command (issue 16); without it every run keeps its config's ``train.steps`` (folder
-``<config>-<dataset>-s<seed>``). ``--only_finished`` writes the table from the runs already
+command (issue 16); a figure of the same rows lies beside the table (``<out>.png``,
+``zoo.run.steps_png``: per cloud, one line per config through the step counts). Without
+``--steps`` every run keeps its config's ``train.steps`` (folder ``<config>-<dataset>-s<seed>``). ``--only_finished`` writes the table from the runs already
 finished under --root without training anything (missing rows show n = 0).
 
 Every finished run is also a row of the ledger (``--ledger``, default results/toy_rows.jsonl,
@@ -35,6 +36,7 @@ from zoo.cli import parser
 from zoo.config import ROOT, config_text
 from zoo.run import ledger as ledger_lib
 from zoo.run.folder import Run
+from zoo.run.steps_png import steps_png
 
 COLUMNS = [("energy_distance", "energy dist. (lower)", "{:.5f}"), ("precision", "precision", "{:.3f}"),
            ("recall", "recall", "{:.3f}"), ("high_quality", "within 3 sigma", "{:.3f}"),
@@ -190,7 +192,11 @@ def main(argv=None) -> int:
         + ([f"--steps {args.steps}"] if args.steps else []) + [f"--workers {args.workers}"]
         + ([f"--eval_num {args.eval_num}"] if args.eval_num else []) + [f"--gin_param '{p}'" for p in args.gin_param]
         + [f"--out {os.path.relpath(args.out, ROOT)}"])
-    Path(args.out).write_text(table(results, list(configs), datasets, command, steps,
-                                     len(seeds)))
+    text = table(results, list(configs), datasets, command, steps, len(seeds))
+    if len(steps) > 1:  # the picture of "does it get worse with training?" beside the table
+        png = steps_png(Path(args.out).with_suffix(".png"), results, list(configs), datasets,
+                        steps)
+        text += f"\n![energy distance and precision against steps]({png.name})\n"
+    Path(args.out).write_text(text)
     console.print(f"wrote {args.out}")
     return 0
