@@ -11,8 +11,9 @@ every run once per step count (``train.steps``; folder ``<config>-<dataset>-<ste
 and the table gets one row per step count, so "does not get worse with training" is one
 command (issue 16); a figure of the same rows lies beside the table (``<out>.png``,
 ``zoo.run.steps_png``: per cloud, one line per config through the step counts). Without
-``--steps`` every run keeps its config's ``train.steps`` (folder ``<config>-<dataset>-s<seed>``). ``--only_finished`` writes the table from the runs already
-finished under --root without training anything (missing rows show n = 0).
+``--steps`` every run keeps its config's ``train.steps`` (folder ``<config>-<dataset>-s<seed>``).
+``--only_finished`` writes the table from the runs already finished under --root without
+training anything (missing rows show n = 0).
 
 Every finished run is also a row of the ledger (``--ledger``, default results/toy_rows.jsonl,
 committed; ``zoo.run.ledger``): its final metrics, steps/s, CPU and commit, keyed by the run's

@@ -26,15 +26,9 @@ COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple")
 
 def seed_values(results, config: str, dataset: str, count, metric: str) -> list[float]:
     """The metric of every finished seed of one (config, dataset, step count)."""
-    return [s["final_metrics"][metric] for (n, d, _, k), s in sorted(results.items(), key=str)
+    return [s["final_metrics"][metric] for (n, d, _, k), s in results.items()
             if (n, d, k) == (config, dataset, count) and s.get("status") == "finished"
             and (s.get("final_metrics") or {}).get(metric) is not None]
-
-
-def mean_line(results, config: str, dataset: str, steps, metric: str) -> list[float]:
-    """The seed mean at each step count of ``steps`` (NaN where no run finished) [len(steps)]."""
-    return [statistics.mean(v) if (v := seed_values(results, config, dataset, k, metric))
-            else math.nan for k in steps]
 
 
 def steps_figure(results, configs: list[str], datasets: list[str], steps, per_row: int = 5):
@@ -51,11 +45,11 @@ def steps_figure(results, configs: list[str], datasets: list[str], steps, per_ro
             ax = axes[2 * (j // cols) + i][j % cols]
             for c, config in enumerate(configs):
                 colour = COLOURS[c % len(COLOURS)]
-                for k in steps:
-                    values = seed_values(results, config, dataset, k, metric)
-                    ax.scatter([k] * len(values), values, s=10, color=colour, alpha=0.5)
-                ax.plot(steps, mean_line(results, config, dataset, steps, metric), "-o",
-                        color=colour, ms=4, label=config)
+                values = [seed_values(results, config, dataset, k, metric) for k in steps]
+                for k, v in zip(steps, values):
+                    ax.scatter([k] * len(v), v, s=10, color=colour, alpha=0.5)
+                means = [statistics.mean(v) if v else math.nan for v in values]  # NaN: a gap
+                ax.plot(steps, means, "-o", color=colour, ms=4, label=config)
             ax.set_xscale("log")
             ax.set_xlim(lo, hi)
             ax.set_xticks(list(steps), [str(k) for k in steps], fontsize=7)
