@@ -20,6 +20,7 @@ evaluates, which on ImageNet can take longer than the backends' 10-30 min defaul
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 
 import torch
@@ -49,8 +50,15 @@ def setup() -> tuple[int, int]:
 
 
 def cleanup() -> None:
-    """Destroy the process group (after a final barrier); nothing in a single process."""
+    """Destroy the process group (after a final barrier); nothing in a single process.
+
+    Call it once the DDP wrapper is out of reach: ``gc.collect()`` frees it here, while the
+    interpreter is whole. A wrapper left to the collector at exit keeps the group's worker
+    threads alive into finalization, where one dropping its last tensor aborts the process
+    (SIGABRT, "terminate called without an active exception"; torch 2.14, gloo).
+    """
     if available():
+        gc.collect()
         barrier()
         torch.distributed.destroy_process_group()
 

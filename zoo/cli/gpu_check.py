@@ -154,6 +154,8 @@ def _ddp_worker(rank: int, world: int, init: str, backend: str, out: str) -> Non
     """One rank: a DDP step of a small MLP, then the max parameter spread across ranks."""
     import torch.distributed as dist
 
+    from zoo.dist import cleanup
+
     dist.init_process_group(backend, init_method=init, rank=rank, world_size=world)
     device = torch.device(f"cuda:{rank}") if backend == "nccl" else torch.device("cpu")
     if backend == "nccl":
@@ -171,7 +173,8 @@ def _ddp_worker(rank: int, world: int, init: str, backend: str, out: str) -> Non
     dist.all_reduce(lo, op=dist.ReduceOp.MIN)
     if rank == 0:
         Path(out).write_text(f"{float((hi - lo).abs().max())}")
-    dist.destroy_process_group()
+    del model  # zoo.dist.cleanup frees it before the group goes (see there)
+    cleanup()
 
 
 def check_ddp(device, tiny: bool = False, world: int | None = None) -> tuple[str, str]:
