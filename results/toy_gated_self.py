@@ -14,8 +14,7 @@ pinwheel's hits (sec. 15). Shapes: x [B,N,D], pos [B,P,D], neg [B,Q,D] -> V [B,N
         --gin_param 'train.field = @split_gated_self'
 """
 import torch
-from zoo.fields import assemble
-from zoo.fields.split import split_targets
+from zoo.fields import assemble, pull, repulsion, row_normalise
 from zoo.kernels import cdist
 from zoo.registry import register
 
@@ -28,6 +27,10 @@ def split_gated_self(x, pos, neg=None, *, kernel, x_w=None, pos_w=None, neg_w=No
                      self_negatives=True):
     x = x.float()
     t = assemble(x, pos, neg, x_w, pos_w, neg_w, self_negatives)
-    v_loo, v_self = split_targets(x, t, kernel), split_targets(x, t, kernel, keep_self=True)
-    mass = kernel.log_profile(cdist(x, t.pos)).exp().sum(-1, keepdim=True)      # [B,N,1]
-    return torch.where(mass < GATE, v_self, v_loo)
+    logits = kernel.log_profile(cdist(x, t.pos))                                  # [B,N,P]
+    v_pos = pull(row_normalise(logits, t.pos_w), t.pos, x)                        # V+, once
+    if t.neg.shape[1] == 0:
+        return v_pos
+    gated = logits.exp().sum(-1, keepdim=True) < GATE                             # [B,N,1]
+    return v_pos - torch.where(gated, repulsion(x, t, kernel, keep_self=True),
+                               repulsion(x, t, kernel))

@@ -13,6 +13,7 @@ import torch
 
 from zoo import plugins
 from zoo.metrics import ball_ratio
+from zoo.metrics.misses import STRAY_RATIO
 from zoo.run.sampling import restore
 
 NUM = 16384
@@ -27,7 +28,7 @@ def main(workdirs):
         jac = torch.stack([torch.autograd.grad(x[:, d].sum(), z, retain_graph=True)[0]
                            for d in range(x.shape[1])], 1)                    # [n, D, noise]
         rho = ball_ratio(x.detach(), dataset.held_out(NUM), 3)
-        hits, strays = rho <= 1, rho > 1.5
+        hits, strays = rho <= 1, rho > STRAY_RATIO
         q = torch.tensor([0.1, 0.5, 0.9])
         fmt = lambda t: " / ".join(f"{v:.2f}" for v in t.quantile(q).tolist())
         zn, jn = z.detach().norm(dim=1), jac.flatten(1).norm(dim=1)

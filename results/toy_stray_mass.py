@@ -20,7 +20,9 @@ import torch
 
 from zoo import plugins
 from zoo.metrics import ball_ratio
+from zoo.metrics.misses import STRAY_RATIO
 from zoo.run.sampling import restore, sample
+from zoo.scale import feature_scale
 
 TEMPERATURE, BATCH, BATCHES, BANK = 0.03, 1024, 16, 16384
 QUANTILES = torch.tensor([0.01, 0.05, 0.1, 0.5, 0.9])
@@ -34,7 +36,7 @@ def mass_and_ratio(workdir):
     masses, ratios = [], []
     for b in range(BATCHES):
         x, pos, bank = sample(model, BATCH, 100 + b), dataset.sample(BATCH, g), dataset.sample(BANK, g)
-        tau = TEMPERATURE * torch.cdist(x, torch.cat([x, pos])).mean()
+        tau = TEMPERATURE * feature_scale(x[None], pos[None])
         masses.append(torch.exp(-torch.cdist(x, bank) / tau).sum(1) * BATCH / BANK)
         ratios.append(ball_ratio(x, held, 3))
     return torch.cat(masses), torch.cat(ratios)
@@ -46,11 +48,11 @@ def main(workdirs):
     print(f"data mass within tau = {TEMPERATURE} mean distances, quantiles "
           f"{' / '.join(f'{q:g}' for q in QUANTILES.tolist())}")
     for w, a, rho in runs:
-        print(f"{w}: strays {(rho > 1.5).float().mean():.4f}; hits {fmt(a[rho <= 1])}; "
-              f"strays {fmt(a[rho > 1.5])}")
+        print(f"{w}: strays {(rho > STRAY_RATIO).float().mean():.4f}; hits {fmt(a[rho <= 1])}; "
+              f"strays {fmt(a[rho > STRAY_RATIO])}")
     if len(runs) == 2:
         (w0, a0, r0), (w1, a1, r1) = runs
-        strays = a1[r1 > 1.5]
+        strays = a1[r1 > STRAY_RATIO]
         for q in (0.01, 0.02, 0.05):
             level = a0[r0 <= 1].quantile(q)
             print(f"below {w0}'s hits' {q:.0%} quantile ({level:.3g}): "
